@@ -1,0 +1,735 @@
+/* gradcheck: the analytic gradient against centered differences.
+ *
+ * What the CS231n notes advise, done for the user: centered differences,
+ * relative error with max() (both-zero passes), double arithmetic, few
+ * datapoints, burn-in before checking, data loss and regularization checked
+ * apart, dropout kept on under one forced seed, a few coordinates of EVERY
+ * block (first, last and a seeded spread), kinks recognised by the winner
+ * fingerprint, bands printed beside each verdict and relaxed with depth. */
+#include "config.h"
+#include "model.h"
+#include "rng.h"
+#include <float.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum { STREAM_COORDS = 11, STREAM_BURNIN = 12 };
+
+#define EPS_F64 DBL_EPSILON
+#define EPS_F32 ((double)FLT_EPSILON)
+/* Round-off of f is taken as this many ulps of its magnitude: a forward pass
+ * of many operations loses more than one. */
+#define NOISE_ULPS 64.0
+#define TINY 1e-10
+#define BURNIN_BATCH 32
+#define BURNIN_EXTEND 10 /* at most this many times --burn-in steps */
+
+void nnc_gradcheck_opts_init(nnc_gradcheck_opts *o)
+{
+  memset(o, 0, sizeof *o);
+  o->seed = 1;
+  o->examples = 3;
+  o->samples = 10;
+  o->burn_in = 5;
+  o->h = 0;
+  o->sweep_h = 0;
+  o->parts = 1;
+  o->part = 0;
+  o->train = 1;
+  o->block = NULL;
+  o->index = -1;
+  o->reg_dominates = 10;
+}
+
+const char *nnc_verdict_name(int v)
+{
+  switch (v) {
+  case NNC_PASS: return "PASS";
+  case NNC_WARN: return "WARN";
+  case NNC_FAIL: return "FAIL";
+  default: return "SKIP";
+  }
+}
+
+static void warn(nnc_gradcheck_result *r, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static void warn(nnc_gradcheck_result *r, const char *fmt, ...)
+{
+  char buf[1024];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(buf, sizeof buf, fmt, ap);
+  va_end(ap);
+  char **nw = realloc(r->warnings, (r->nwarnings + 1) * sizeof *nw);
+  if (!nw)
+    return;
+  r->warnings = nw;
+  r->warnings[r->nwarnings] = strdup(buf);
+  if (r->warnings[r->nwarnings])
+    r->nwarnings++;
+}
+
+typedef struct ctx {
+  nnc_model *m;
+  const nnc_gradcheck_opts *o;
+  nnc_gradcheck_result *r;
+  uint64_t seed;     /* the seed every loss of the check uses */
+  uint32_t train;    /* NNC_F_TRAIN or 0 */
+} ctx;
+
+static int loss_at(ctx *c, uint32_t part, double *L, int counted)
+{
+  c->r->loss_evals++;
+  if (counted)
+    c->r->check_evals++;
+  return nnc_model_loss(c->m, NULL, c->seed, part | c->train, L);
+}
+
+/* ---- burn-in: a few plain SGD steps so that the check happens in a
+ * "characteristic" mode, not at the pathological symmetric init. ---------- */
+
+static int burn_in(ctx *c)
+{
+  nnc_model *m = c->m;
+  nnc_gradcheck_result *r = c->r;
+  size_t steps = c->o->burn_in;
+  if (m->d.kind != NNC_KIND_NET || steps == 0)
+    return NNC_OK;
+  uint32_t flags = NNC_F_ALL | c->train;
+  int rc;
+  double L0;
+  if ((rc = loss_at(c, NNC_F_ALL, &L0, 0)) != NNC_OK)
+    return rc;
+  r->burn_in_loss[0] = L0;
+  size_t total = 0;
+  for (size_t b = 0; b < m->nparam; b++)
+    total += m->blocks[b].count;
+  double *save = malloc(total * sizeof *save);
+  size_t *idx = NULL;
+  size_t bs = 0;
+  if (m->has_info) {
+    bs = m->ni.n_train < BURNIN_BATCH ? m->ni.n_train : BURNIN_BATCH;
+    idx = malloc(bs * sizeof *idx);
+  }
+  if (!save || (m->has_info && !idx)) {
+    free(save);
+    free(idx);
+    return nnci_fail(m, NNC_ENOMEM, "out of memory for burn-in");
+  }
+  nnc_rng rng;
+  nnc_rng_init(&rng, c->o->seed, STREAM_BURNIN);
+  double eta = -1;
+  size_t accepted = 0, limit = steps * BURNIN_EXTEND;
+  /* A tiny symmetric init takes the same max() decision everywhere (every
+   * SVM margin positive, ...), and a wrong gradient can look right there.
+   * Where the plugin fingerprints its winners, burn-in goes on past the
+   * requested steps until a decision on the checked examples has changed. */
+  nnc_winners w0, wn;
+  int watch = nnc_model_winners(m, &w0) == NNC_OK && w0.decisions > 0;
+  int changed = 0;
+  for (size_t s = 0; s < (watch && !changed ? limit : steps); s++) {
+    nnc_batch batch = {NULL, 0, NNC_SPLIT_TRAIN, 0};
+    if (idx) {
+      nnc_rng_choose(&rng, m->ni.n_train, bs, idx);
+      batch.index = idx;
+      batch.count = bs;
+    }
+    uint64_t sseed = nnc_hash64(c->o->seed + 0x1000 + s);
+    double Lb;
+    r->loss_evals++;
+    if ((rc = nnc_model_loss(m, idx ? &batch : NULL, sseed, flags, &Lb)))
+      goto out;
+    r->backward_calls++;
+    if ((rc = nnc_model_backward(m)))
+      goto out;
+    double gn = 0, pn = 0;
+    size_t k = 0;
+    for (size_t b = 0; b < m->nparam; b++)
+      for (size_t i = 0; i < m->blocks[b].count; i++, k++) {
+        double g = nnc_model_grad(m, b, i), p = nnc_model_get(m, b, i);
+        save[k] = p;
+        gn += g * g;
+        pn += p * p;
+      }
+    gn = sqrt(gn);
+    pn = sqrt(pn);
+    if (gn == 0)
+      break; /* nothing to descend */
+    /* The first step is sized to lower the loss by about a tenth to first
+     * order (eta |g|^2 = 0.1 |L|): large enough to leave a tiny symmetric
+     * init, where a wrong gradient can look right, within a few steps. */
+    if (eta < 0)
+      eta = Lb != 0 ? 0.1 * fabs(Lb) / (gn * gn) : (pn > 0 ? 1e-2 * pn : 1e-2) / gn;
+    /* Backtrack until the batch loss goes down: a step that raises it says
+     * nothing about the characteristic regime we are looking for. */
+    int ok = 0;
+    for (int tries = 0; tries < 6 && !ok; tries++) {
+      k = 0;
+      for (size_t b = 0; b < m->nparam; b++)
+        for (size_t i = 0; i < m->blocks[b].count; i++, k++)
+          nnc_model_set(m, b, i, save[k] - eta * nnc_model_grad(m, b, i));
+      double La;
+      r->loss_evals++;
+      if ((rc = nnc_model_loss(m, idx ? &batch : NULL, sseed, flags, &La)))
+        goto out;
+      if (La < Lb)
+        ok = 1;
+      else
+        eta *= 0.5;
+    }
+    if (!ok) { /* restore the last point and stop */
+      k = 0;
+      for (size_t b = 0; b < m->nparam; b++)
+        for (size_t i = 0; i < m->blocks[b].count; i++, k++)
+          nnc_model_set(m, b, i, save[k]);
+      break;
+    }
+    accepted++;
+    if (watch && !changed && s + 1 >= steps) {
+      double Ls;
+      if ((rc = loss_at(c, NNC_F_ALL, &Ls, 0)))
+        goto out;
+      changed = nnc_model_winners(m, &wn) == NNC_OK && wn.hash != w0.hash;
+    }
+  }
+  r->burn_in_extended = watch && accepted > steps;
+  r->burn_in_steps = accepted;
+  double L1;
+  if ((rc = loss_at(c, NNC_F_ALL, &L1, 0)) != NNC_OK)
+    goto out;
+  r->burn_in_loss[1] = L1;
+  if (watch && !changed && accepted >= steps)
+    warn(r,
+         "burn-in: after %zu steps every max() decision on the checked "
+         "examples is still as at the start; the check may sit at a "
+         "pathological point (raise --burn-in)",
+         accepted);
+  if (accepted < steps)
+    warn(r,
+         "burn-in: only %zu of %zu SGD steps lowered the loss; the gradient "
+         "may not point downhill (a sign or scale bug), or the loss is flat",
+         accepted, steps);
+out:
+  free(save);
+  free(idx);
+  return rc;
+}
+
+/* ---- coordinates ------------------------------------------------------ */
+
+/* First, last, and one seeded coordinate in each of k-2 equal strata of the
+ * rest: every region of a block is visited, a bias is never missed, and a
+ * bug in the tail of a large block is hit by the last element. */
+static size_t pick_coords(const nnc_gradcheck_opts *o, size_t count,
+                          uint64_t stream, size_t *out)
+{
+  size_t k = o->samples;
+  if (k == 0 || count <= k) {
+    for (size_t i = 0; i < count; i++)
+      out[i] = i;
+    return count;
+  }
+  if (k < 2)
+    k = 2;
+  nnc_rng rng;
+  nnc_rng_init(&rng, o->seed, stream);
+  size_t inner = count - 2, strata = k - 2, n = 0;
+  out[n++] = 0;
+  for (size_t s = 0; s < strata; s++) {
+    size_t lo = 1 + inner * s / strata, hi = 1 + inner * (s + 1) / strata;
+    if (hi > lo)
+      out[n++] = lo + nnc_rng_below(&rng, hi - lo);
+  }
+  out[n++] = count - 1;
+  return n;
+}
+
+static uint64_t name_stream(const char *s)
+{
+  uint64_t h = 1469598103934665603ULL; /* FNV-1a */
+  for (; *s; s++)
+    h = (h ^ (unsigned char)*s) * 1099511628211ULL;
+  return STREAM_COORDS ^ h;
+}
+
+/* ---- one coordinate --------------------------------------------------- */
+
+typedef struct estimate {
+  double numeric, h, noise;
+  int kink;
+} estimate;
+
+static int centered(ctx *c, size_t b, size_t i, double h, uint32_t part,
+                    double scale, estimate *e)
+{
+  nnc_model *m = c->m;
+  double x = nnc_model_get(m, b, i);
+  double hh = h * (fabs(x) > 1 ? fabs(x) : 1);
+  nnc_winners wp, wm;
+  double fp, fm;
+  int rc;
+  double xp = nnc_model_set(m, b, i, x + hh);
+  if ((rc = loss_at(c, part, &fp, 1)))
+    goto restore;
+  int have_w = nnc_model_winners(m, &wp) == NNC_OK;
+  double xm = nnc_model_set(m, b, i, x - hh);
+  if ((rc = loss_at(c, part, &fm, 1)))
+    goto restore;
+  if (have_w)
+    have_w = nnc_model_winners(m, &wm) == NNC_OK;
+  double step = xp - xm; /* what was really stored, for a float block */
+  e->h = hh;
+  e->numeric = step != 0 ? (fp - fm) / step : 0;
+  double eps = m->blocks[b].dtype == NNC_F32 ? EPS_F32 : EPS_F64;
+  double mag = fabs(fp) > fabs(fm) ? fabs(fp) : fabs(fm);
+  if (scale > mag)
+    mag = scale;
+  e->noise = step != 0 ? NOISE_ULPS * eps * mag / step : INFINITY;
+  e->kink = have_w && (wp.hash != wm.hash || wp.ties != wm.ties);
+restore:
+  nnc_model_set(m, b, i, x);
+  return rc;
+}
+
+static double relerr(double a, double n)
+{
+  double d = fabs(a - n), s = fabs(a) > fabs(n) ? fabs(a) : fabs(n);
+  return s == 0 ? 0 : d / s;
+}
+
+static uint32_t band_verdict(double re, double pass_tol, double fail_tol)
+{
+  return re <= pass_tol ? NNC_PASS : re <= fail_tol ? NNC_WARN : NNC_FAIL;
+}
+
+static int check_coord(ctx *c, size_t b, size_t i, uint32_t part, double a,
+                       double h, double scale, nnc_gc_block *gb,
+                       nnc_gc_coord *out)
+{
+  estimate e;
+  int rc = centered(c, b, i, h, part, scale, &e);
+  if (rc)
+    return rc;
+  uint32_t flags = 0;
+  if (e.kink) {
+    /* A winner changed between x-h and x+h: the difference straddles a
+     * kink.  Smaller steps usually avoid it; say which one did. */
+    flags |= NNC_GC_KINK;
+    double hr = h;
+    for (int t = 0; t < 3 && e.kink; t++) {
+      hr /= 10;
+      if ((rc = centered(c, b, i, hr, part, scale, &e)))
+        return rc;
+    }
+    if (!e.kink)
+      flags |= NNC_GC_KINK_RESOLVED;
+  }
+  out->index = i;
+  out->analytic = a;
+  out->numeric = e.numeric;
+  out->h = e.h;
+  out->noise = e.noise;
+  out->relerr = relerr(a, e.numeric);
+  double diff = fabs(a - e.numeric);
+  double mx = fabs(a) > fabs(e.numeric) ? fabs(a) : fabs(e.numeric);
+  if (a == 0 && e.numeric == 0) {
+    flags |= NNC_GC_ZERO;
+    out->verdict = NNC_PASS;
+  } else {
+    out->verdict = band_verdict(out->relerr, gb->pass_tol, gb->fail_tol);
+    if (out->verdict != NNC_PASS && diff <= e.noise) {
+      /* A large relative error between numbers that agree to within what
+       * the finite difference can resolve: no evidence of a bug. */
+      flags |= NNC_GC_NOISE;
+      out->verdict = NNC_PASS;
+    }
+    if ((flags & NNC_GC_KINK) && !(flags & NNC_GC_KINK_RESOLVED) &&
+        out->verdict == NNC_FAIL)
+      out->verdict = NNC_WARN; /* a kink at every step: no evidence */
+  }
+  if (mx > e.noise && !(flags & NNC_GC_ZERO))
+    gb->live++;
+  if (mx < TINY && !(flags & NNC_GC_ZERO)) {
+    flags |= NNC_GC_TINY;
+    gb->tiny++;
+  }
+  if ((flags & NNC_GC_KINK) && !(flags & NNC_GC_KINK_RESOLVED))
+    gb->kinks++;
+  out->flags = flags;
+  return NNC_OK;
+}
+
+/* The bands of the notes, for a block: relerr above fail_tol is wrong, between
+ * pass_tol and fail_tol uncomfortable.  Deeper blocks accumulate round-off
+ * on the way, so the bands widen with depth; float32 elements resolve far
+ * less, so their bands are those of float arithmetic. */
+static void set_bands(nnc_gc_block *gb, const nnc_block *blk)
+{
+  double relax = blk->depth > 2 ? blk->depth / 2.0 : 1.0;
+  gb->relax = relax;
+  if (blk->dtype == NNC_F32) {
+    gb->pass_tol = 1e-2 * relax;
+    gb->fail_tol = 1e-1 * relax;
+  } else {
+    gb->pass_tol = 1e-4 * relax;
+    gb->fail_tol = 1e-2 * relax;
+  }
+  if (gb->fail_tol > 0.5)
+    gb->fail_tol = 0.5;
+  if (gb->pass_tol > gb->fail_tol)
+    gb->pass_tol = gb->fail_tol;
+}
+
+static double default_h(const nnc_gradcheck_opts *o, uint32_t dtype)
+{
+  if (o->h > 0)
+    return o->h;
+  /* Near the optimum of truncation (h^2) against round-off (eps/h) for a
+   * centered difference: eps^(1/3), rounded to what the notes suggest. */
+  return dtype == NNC_F32 ? 1e-2 : 1e-5;
+}
+
+/* Sum of |r_i y_i| of a layer: the size of the terms the scalar loss adds,
+ * which is what its round-off scales with, not the (cancelling) sum. */
+static double loss_scale(nnc_model *m)
+{
+  if (m->d.kind != NNC_KIND_LAYER)
+    return 0;
+  double s = 0;
+  for (size_t i = 0; i < m->n * m->out_count; i++)
+    s += fabs(m->r[i] * nnci_load(m->y, m->li.dtype, i));
+  return s;
+}
+
+/* How many coordinates pick_coords may return for a block. */
+static size_t coords_cap(const nnc_gradcheck_opts *o, size_t count)
+{
+  size_t k = o->samples < 2 ? 2 : o->samples;
+  return o->samples == 0 || k > count ? count : k;
+}
+
+static int check_part(ctx *c, uint32_t part, long only_block,
+                      double *norms_out)
+{
+  nnc_model *m = c->m;
+  nnc_gradcheck_result *r = c->r;
+  int rc;
+  double L;
+  if ((rc = loss_at(c, part, &L, 0)))
+    return rc;
+  double scale = loss_scale(m);
+  r->backward_calls++;
+  if ((rc = nnc_model_backward(m)))
+    return rc;
+  /* Keep the analytic gradient: perturbed losses do not change it, but a
+   * later backward would. */
+  for (size_t b = 0; b < m->nblocks; b++) {
+    if (only_block >= 0 && (size_t)only_block != b)
+      continue;
+    const nnc_block *blk = &m->blocks[b];
+    nnc_gc_block *gb = &r->blocks[r->nblocks];
+    memset(gb, 0, sizeof *gb);
+    gb->name = strdup(blk->name);
+    gb->part = part;
+    gb->dtype = blk->dtype;
+    gb->depth = blk->depth;
+    gb->count = blk->count;
+    set_bands(gb, blk);
+    double n2 = 0;
+    for (size_t i = 0; i < blk->count; i++) {
+      double g = nnc_model_grad(m, b, i);
+      n2 += g * g;
+    }
+    gb->grad_norm = sqrt(n2);
+    if (norms_out)
+      norms_out[b] = gb->grad_norm;
+    size_t cap = coords_cap(c->o, blk->count);
+    if (c->o->index >= 0)
+      cap = 1;
+    size_t *idx = malloc(cap * sizeof *idx);
+    double *an = malloc(cap * sizeof *an);
+    gb->coords = calloc(cap, sizeof *gb->coords);
+    if (!idx || !an || !gb->coords) {
+      free(idx);
+      free(an);
+      return nnci_fail(m, NNC_ENOMEM, "out of memory");
+    }
+    r->nblocks++;
+    size_t n;
+    if (c->o->index >= 0) {
+      if ((size_t)c->o->index >= blk->count) {
+        free(idx);
+        free(an);
+        return nnci_fail(m, NNC_EARG,
+                         "index %ld is outside block '%s' (%zu elements)",
+                         c->o->index, blk->name, blk->count);
+      }
+      idx[0] = (size_t)c->o->index;
+      n = 1;
+    } else {
+      n = pick_coords(c->o, blk->count, name_stream(blk->name), idx);
+    }
+    for (size_t k = 0; k < n; k++)
+      an[k] = nnc_model_grad(m, b, idx[k]);
+    double h = default_h(c->o, blk->dtype);
+    for (size_t k = 0; k < n; k++) {
+      if ((rc = check_coord(c, b, idx[k], part, an[k], h, scale, gb,
+                            &gb->coords[k]))) {
+        free(idx);
+        free(an);
+        return rc;
+      }
+      gb->checked++;
+      if (gb->coords[k].relerr > gb->coords[gb->worst].relerr ||
+          (gb->coords[k].verdict > gb->coords[gb->worst].verdict))
+        gb->worst = k;
+      if (gb->coords[k].verdict > gb->verdict)
+        gb->verdict = gb->coords[k].verdict;
+    }
+    /* the worst is the worst verdict first, then the largest error */
+    for (size_t k = 0; k < n; k++) {
+      const nnc_gc_coord *w = &gb->coords[gb->worst], *q = &gb->coords[k];
+      if (q->verdict > w->verdict ||
+          (q->verdict == w->verdict && q->relerr > w->relerr))
+        gb->worst = k;
+    }
+    if (gb->live == 0 && gb->verdict == NNC_PASS)
+      gb->verdict = NNC_SKIP; /* nothing was compared that carried signal */
+    free(idx);
+    free(an);
+    /* The analytic gradient of this part is needed again for the next
+     * block: the perturbed losses were not followed by backward, so the
+     * model's grad buffers still hold it. */
+  }
+  return NNC_OK;
+}
+
+static int sweep(ctx *c, uint32_t part)
+{
+  static const double hs[] = {1e-1, 1e-2, 1e-3, 1e-4, 1e-5,
+                              1e-6, 1e-7, 1e-8, 1e-9, 1e-10};
+  const size_t nh = sizeof hs / sizeof hs[0];
+  nnc_model *m = c->m;
+  nnc_gradcheck_result *r = c->r;
+  int rc;
+  double L;
+  if ((rc = loss_at(c, part, &L, 0)))
+    return rc;
+  double scale = loss_scale(m);
+  r->backward_calls++;
+  if ((rc = nnc_model_backward(m)))
+    return rc;
+  r->sweeps = calloc(m->nblocks, sizeof *r->sweeps);
+  if (!r->sweeps)
+    return nnci_fail(m, NNC_ENOMEM, "out of memory");
+  for (size_t b = 0; b < m->nblocks; b++) {
+    const nnc_block *blk = &m->blocks[b];
+    nnc_gc_sweep *s = &r->sweeps[r->nsweeps];
+    s->name = strdup(blk->name);
+    s->part = part;
+    s->h = malloc(nh * sizeof *s->h);
+    s->relerr = malloc(nh * sizeof *s->relerr);
+    if (!s->h || !s->relerr)
+      return nnci_fail(m, NNC_ENOMEM, "out of memory");
+    r->nsweeps++;
+    s->nh = nh;
+    size_t cap = coords_cap(c->o, blk->count);
+    size_t *idx = malloc(cap * sizeof *idx);
+    if (!idx)
+      return nnci_fail(m, NNC_ENOMEM, "out of memory");
+    size_t n = pick_coords(c->o, blk->count, name_stream(blk->name), idx);
+    for (size_t j = 0; j < nh; j++) {
+      double worst = 0;
+      for (size_t k = 0; k < n; k++) {
+        estimate e;
+        if ((rc = centered(c, b, idx[k], hs[j], part, scale, &e))) {
+          free(idx);
+          return rc;
+        }
+        double re = relerr(nnc_model_grad(m, b, idx[k]), e.numeric);
+        if (re > worst)
+          worst = re;
+      }
+      s->h[j] = hs[j];
+      s->relerr[j] = worst;
+    }
+    free(idx);
+  }
+  return NNC_OK;
+}
+
+static void summarize(ctx *c, const double *norms_data, const double *norms_reg)
+{
+  nnc_model *m = c->m;
+  nnc_gradcheck_result *r = c->r;
+  if (norms_data && norms_reg)
+    for (size_t b = 0; b < m->nparam; b++) {
+      double d = norms_data[b], g = norms_reg[b];
+      if (g > 0 && g > c->o->reg_dominates * d)
+        warn(r,
+             "block %s: the regularization gradient is %.3g times the data "
+             "gradient (|g_reg| = %.3g, |g_data| = %.3g); the data+reg check "
+             "cannot see a data-gradient bug under it, the data-only check "
+             "can",
+             m->blocks[b].name, d > 0 ? g / d : INFINITY, g, d);
+    }
+  for (size_t k = 0; k < r->nblocks; k++) {
+    const nnc_gc_block *gb = &r->blocks[k];
+    if (gb->tiny)
+      warn(r,
+           "block %s (%s): %zu compared value(s) below 1e-10 in magnitude: "
+           "scale the loss up (e.g. by 1e4) so that they can be checked",
+           gb->name,
+           gb->part == NNC_F_DATA ? "data" : gb->part == NNC_F_REG ? "reg" : "all",
+           gb->tiny);
+    if (gb->verdict > r->verdict && gb->verdict != NNC_SKIP)
+      r->verdict = gb->verdict;
+  }
+  /* A block live in no part has no effect on the loss as checked. */
+  for (size_t b = 0; b < m->nblocks; b++) {
+    size_t live = 0, seen = 0;
+    for (size_t k = 0; k < r->nblocks; k++)
+      if (!strcmp(r->blocks[k].name, m->blocks[b].name)) {
+        live += r->blocks[k].live;
+        seen++;
+      }
+    if (seen && !live)
+      warn(r,
+           "block %s: no checked entry carried a derivative in any part; "
+           "it seems to have no effect on the loss (or the loss is scaled "
+           "too small to see it)",
+           m->blocks[b].name);
+  }
+}
+
+int nnc_gradcheck(nnc_model *m, const nnc_gradcheck_opts *opts,
+                  nnc_gradcheck_result **res)
+{
+  nnc_gradcheck_opts defaults;
+  if (!opts) {
+    nnc_gradcheck_opts_init(&defaults);
+    opts = &defaults;
+  }
+  nnc_gradcheck_result *r = calloc(1, sizeof *r);
+  *res = r;
+  if (!r)
+    return NNC_ENOMEM;
+  ctx c = {m, opts, r, opts->seed, opts->train ? NNC_F_TRAIN : 0};
+  snprintf(r->plugin, sizeof r->plugin, "%s", m->d.name);
+  snprintf(r->path, sizeof r->path, "%s", m->path);
+  snprintf(r->spec, sizeof r->spec, "%s", m->spec);
+  snprintf(r->args, sizeof r->args, "%s", m->args);
+  r->kind = m->d.kind;
+  r->seed = opts->seed;
+  r->has_winners = m->d.winners != NULL;
+  r->h_double = default_h(opts, NNC_F64);
+  r->h_float = default_h(opts, NNC_F32);
+  int rc = NNC_OK;
+  double *nd = NULL, *nr = NULL;
+  long only = -1;
+  if (opts->block) {
+    only = nnc_model_find_block(m, opts->block);
+    if (only < 0) {
+      rc = nnci_fail(m, NNC_EARG, "no block named '%s' in %s", opts->block,
+                     m->d.name);
+      goto done;
+    }
+  }
+  if ((rc = nnc_model_select(m, opts->examples ? opts->examples : 3,
+                             opts->seed)))
+    goto done;
+  r->examples = nnc_model_examples(m);
+  for (size_t b = 0; b < m->nblocks; b++)
+    if (m->blocks[b].dtype == NNC_F32)
+      r->any_float = 1;
+  if ((rc = burn_in(&c)))
+    goto done;
+
+  /* Which parts: a net with a regularization term is checked on the data
+   * loss alone, the regularization alone and both. */
+  if (m->d.kind == NNC_KIND_NET && opts->parts && opts->part != NNC_F_ALL) {
+    double Lreg;
+    if ((rc = loss_at(&c, NNC_F_REG, &Lreg, 0)))
+      goto done;
+    if (Lreg != 0 || opts->part == NNC_F_REG) {
+      if (!opts->part || opts->part == NNC_F_DATA)
+        r->parts[r->nparts++] = NNC_F_DATA;
+      if (!opts->part || opts->part == NNC_F_REG)
+        r->parts[r->nparts++] = NNC_F_REG;
+      if (!opts->part)
+        r->parts[r->nparts++] = NNC_F_ALL;
+    } else {
+      r->parts[r->nparts++] = opts->part ? opts->part : NNC_F_ALL;
+      warn(r, "the regularization loss is 0 at this point: no separate "
+              "regularization check (the plugin has none, or its strength "
+              "is 0)");
+    }
+  } else {
+    r->parts[r->nparts++] = opts->part ? opts->part : NNC_F_ALL;
+  }
+  if ((rc = loss_at(&c, NNC_F_ALL, &r->loss, 0)))
+    goto done;
+  size_t per_part = only >= 0 ? 1 : m->nblocks;
+  r->blocks = calloc(r->nparts * per_part, sizeof *r->blocks);
+  nd = calloc(m->nblocks, sizeof *nd);
+  nr = calloc(m->nblocks, sizeof *nr);
+  if (!r->blocks || !nd || !nr) {
+    rc = nnci_fail(m, NNC_ENOMEM, "out of memory");
+    goto done;
+  }
+  int have_d = 0, have_r = 0;
+  for (size_t p = 0; p < r->nparts; p++) {
+    uint32_t part = r->parts[p];
+    double *norms = part == NNC_F_DATA ? nd : part == NNC_F_REG ? nr : NULL;
+    if ((rc = check_part(&c, part, only, norms)))
+      goto done;
+    have_d |= part == NNC_F_DATA;
+    have_r |= part == NNC_F_REG;
+  }
+  if (opts->sweep_h && (rc = sweep(&c, r->parts[0])))
+    goto done;
+  if (!r->has_winners)
+    warn(r, "the plugin gives no winner fingerprint: a difference that "
+            "crosses a ReLU or max() kink is not recognised; implement "
+            "winners() to have kinks detected");
+  summarize(&c, have_d && only < 0 ? nd : NULL, have_r && only < 0 ? nr : NULL);
+done:
+  free(nd);
+  free(nr);
+  r->error = rc;
+  if (rc != NNC_OK)
+    snprintf(r->error_msg, sizeof r->error_msg, "%s", m->err);
+  return rc;
+}
+
+void nnc_gradcheck_free(nnc_gradcheck_result *r)
+{
+  if (!r)
+    return;
+  for (size_t k = 0; k < r->nblocks; k++) {
+    free((char *)r->blocks[k].name);
+    free(r->blocks[k].coords);
+  }
+  free(r->blocks);
+  for (size_t k = 0; k < r->nsweeps; k++) {
+    free((char *)r->sweeps[k].name);
+    free(r->sweeps[k].h);
+    free(r->sweeps[k].relerr);
+  }
+  free(r->sweeps);
+  for (size_t k = 0; k < r->nwarnings; k++)
+    free(r->warnings[k]);
+  free(r->warnings);
+  free(r);
+}
+
+int nnc_gradcheck_exit_status(const nnc_gradcheck_result *r)
+{
+  if (!r)
+    return NNC_EXIT_USAGE;
+  if (r->error != NNC_OK)
+    return nnc_err_exit_status(r->error);
+  return r->verdict == NNC_FAIL ? NNC_EXIT_PROBLEM : NNC_EXIT_OK;
+}

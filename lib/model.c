@@ -1,0 +1,512 @@
+/* The model handle: a net or a layer behind one interface.
+ *
+ * Everything the rest of nncheck does to a plugin goes through here, so this
+ * is where the contract is enforced: every callback's failure becomes an
+ * error with the plugin's own message, every number coming back is checked
+ * for NaN/Inf, and the gradient buffers belong to the host, prefilled with a
+ * sentinel so that an element backward never wrote is caught, not trusted. */
+#include "config.h"
+#include "model.h"
+#include "rng.h"
+#include <dlfcn.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Sentinels: NaNs with a payload no arithmetic produces. */
+static const uint64_t SENT64 = 0x7ff4dead5e4715ffULL;
+static const uint32_t SENT32 = 0x7fa5e471U;
+
+/* RNG streams drawn from one user seed. */
+enum { STREAM_BATCH = 1, STREAM_INPUT = 2, STREAM_R = 3 };
+
+int nnci_fail(nnc_model *m, int err, const char *fmt, ...)
+{
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(m->err, sizeof m->err, fmt, ap);
+  va_end(ap);
+  return err;
+}
+
+size_t nnci_dtype_size(uint32_t dtype)
+{
+  return dtype == NNC_F32 ? sizeof(float) : sizeof(double);
+}
+
+const char *nnci_dtype_name(uint32_t dtype)
+{
+  return dtype == NNC_F32 ? "float" : "double";
+}
+
+double nnci_load(const void *p, uint32_t dtype, size_t i)
+{
+  return dtype == NNC_F32 ? (double)((const float *)p)[i]
+                          : ((const double *)p)[i];
+}
+
+void nnci_store(void *p, uint32_t dtype, size_t i, double v)
+{
+  if (dtype == NNC_F32)
+    ((float *)p)[i] = (float)v;
+  else
+    ((double *)p)[i] = v;
+}
+
+static void fill_sentinel(void *p, uint32_t dtype, size_t n)
+{
+  if (dtype == NNC_F32)
+    for (size_t i = 0; i < n; i++)
+      memcpy((float *)p + i, &SENT32, 4);
+  else
+    for (size_t i = 0; i < n; i++)
+      memcpy((double *)p + i, &SENT64, 8);
+}
+
+static int is_sentinel(const void *p, uint32_t dtype, size_t i)
+{
+  if (dtype == NNC_F32) {
+    uint32_t u;
+    memcpy(&u, (const float *)p + i, 4);
+    return u == SENT32;
+  }
+  uint64_t u;
+  memcpy(&u, (const double *)p + i, 8);
+  return u == SENT64;
+}
+
+static void shape_text(const nnc_block *b, char *buf, size_t len)
+{
+  size_t k = 0;
+  buf[0] = 0;
+  for (uint32_t d = 0; d < b->ndim && k < len; d++)
+    k += (size_t)snprintf(buf + k, len - k, "%s%zu", d ? "x" : "", b->shape[d]);
+  if (!b->ndim)
+    snprintf(buf, len, "%zu", b->count);
+}
+
+static int read_blocks(nnc_model *m)
+{
+  size_t n = m->d.num_blocks(m->self);
+  if (n > 4096)
+    return nnci_fail(m, NNC_ECONTRACT,
+                     "%s: num_blocks() returned %zu: more than 4096 blocks "
+                     "is not a plausible answer",
+                     m->d.name, n);
+  size_t extra = m->d.kind == NNC_KIND_LAYER ? 1 : 0;
+  m->nparam = n;
+  m->nblocks = n + extra;
+  m->blocks = calloc(n + extra + 1, sizeof *m->blocks);
+  m->grads = calloc(n + extra + 1, sizeof *m->grads);
+  if (!m->blocks || !m->grads)
+    return nnci_fail(m, NNC_ENOMEM, "out of memory");
+  for (size_t i = 0; i < n; i++) {
+    nnc_block *b = &m->blocks[i];
+    if (m->d.get_block(m->self, i, b) != 0)
+      return nnci_fail(m, NNC_EPLUGIN, "%s: get_block(%zu) failed", m->d.name,
+                       i);
+    if (!b->name || !b->name[0])
+      return nnci_fail(m, NNC_ECONTRACT, "%s: block %zu has no name",
+                       m->d.name, i);
+    if (!b->data || !b->count)
+      return nnci_fail(m, NNC_ECONTRACT,
+                       "%s: block '%s' has %s: set data to the parameter "
+                       "values and count to their number",
+                       m->d.name, b->name, !b->data ? "no data" : "count 0");
+    if (b->dtype != NNC_F64 && b->dtype != NNC_F32)
+      return nnci_fail(m, NNC_ECONTRACT,
+                       "%s: block '%s' has dtype %u: use NNC_F64 or NNC_F32",
+                       m->d.name, b->name, (unsigned)b->dtype);
+    if (b->ndim > NNC_MAX_DIMS)
+      return nnci_fail(m, NNC_ECONTRACT, "%s: block '%s' has ndim %u > %d",
+                       m->d.name, b->name, (unsigned)b->ndim, NNC_MAX_DIMS);
+    if (b->ndim) {
+      size_t p = 1;
+      for (uint32_t d = 0; d < b->ndim; d++)
+        p *= b->shape[d];
+      if (p != b->count) {
+        char s[128];
+        shape_text(b, s, sizeof s);
+        return nnci_fail(m, NNC_ECONTRACT,
+                         "%s: block '%s' has shape %s (%zu elements) but "
+                         "count %zu",
+                         m->d.name, b->name, s, p, b->count);
+      }
+    }
+    for (size_t j = 0; j < i; j++)
+      if (!strcmp(m->blocks[j].name, b->name))
+        return nnci_fail(m, NNC_ECONTRACT,
+                         "%s: two blocks are named '%s': names must be unique",
+                         m->d.name, b->name);
+    m->grads[i] = malloc(b->count * nnci_dtype_size(b->dtype));
+    if (!m->grads[i])
+      return nnci_fail(m, NNC_ENOMEM, "out of memory for block '%s'", b->name);
+  }
+  return NNC_OK;
+}
+
+static int setup_layer(nnc_model *m)
+{
+  nnc_layer_info *li = &m->li;
+  if (m->d.layer_info(m->self, li) != 0)
+    return nnci_fail(m, NNC_EPLUGIN, "%s: layer_info() failed", m->d.name);
+  if (li->dtype != NNC_F64 && li->dtype != NNC_F32)
+    return nnci_fail(m, NNC_ECONTRACT,
+                     "%s: layer_info dtype %u: use NNC_F64 or NNC_F32",
+                     m->d.name, (unsigned)li->dtype);
+  if (li->in_ndim > NNC_MAX_DIMS || li->out_ndim > NNC_MAX_DIMS)
+    return nnci_fail(m, NNC_ECONTRACT, "%s: layer_info ndim > %d", m->d.name,
+                     NNC_MAX_DIMS);
+  m->in_count = m->out_count = 1;
+  for (uint32_t d = 0; d < li->in_ndim; d++)
+    m->in_count *= li->in_shape[d];
+  for (uint32_t d = 0; d < li->out_ndim; d++)
+    m->out_count *= li->out_shape[d];
+  if (!m->in_count || !m->out_count)
+    return nnci_fail(m, NNC_ECONTRACT,
+                     "%s: layer_info gives an empty input or output shape",
+                     m->d.name);
+  return NNC_OK;
+}
+
+static int open_instance(nnc_model *m, const char *args, char *err,
+                         size_t errlen)
+{
+  char perr[1024] = "";
+  m->self = m->d.create(args ? args : "", perr, sizeof perr);
+  if (!m->self) {
+    nnci_msg(err, errlen, "%s: create(\"%s\") failed: %s", m->d.name,
+             args ? args : "", perr[0] ? perr : "(the plugin gave no reason)");
+    return NNC_EARG;
+  }
+  int rc = read_blocks(m);
+  if (rc == NNC_OK && m->d.kind == NNC_KIND_LAYER)
+    rc = setup_layer(m);
+  if (rc == NNC_OK && m->d.kind == NNC_KIND_NET && m->d.net_info) {
+    if (m->d.net_info(m->self, &m->ni) != 0)
+      rc = nnci_fail(m, NNC_EPLUGIN, "%s: net_info() failed", m->d.name);
+    else
+      m->has_info = m->ni.n_train > 0;
+  }
+  if (rc == NNC_OK)
+    rc = nnc_model_select(m, 3, 0);
+  if (rc != NNC_OK)
+    nnci_msg(err, errlen, "%s", m->err);
+  return rc;
+}
+
+static nnc_model *model_new(void)
+{
+  nnc_model *m = calloc(1, sizeof *m);
+  return m;
+}
+
+int nnc_model_open(const nnc_plugin *desc, const char *args, nnc_model **out,
+                   char *err, size_t errlen)
+{
+  *out = NULL;
+  nnc_model *m = model_new();
+  if (!m) {
+    nnci_msg(err, errlen, "out of memory");
+    return NNC_ENOMEM;
+  }
+  int rc = nnci_validate_desc(desc, &m->d, "in-process plugin", err, errlen);
+  if (rc == NNC_OK) {
+    snprintf(m->args, sizeof m->args, "%s", args ? args : "");
+    rc = open_instance(m, args, err, errlen);
+  }
+  if (rc != NNC_OK) {
+    nnc_model_close(m);
+    return rc;
+  }
+  *out = m;
+  return NNC_OK;
+}
+
+int nnc_model_load(const char *name_or_path, const char *args,
+                   nnc_model **out, char *err, size_t errlen)
+{
+  *out = NULL;
+  char path[4096];
+  int rc = nnc_plugin_resolve(name_or_path, path, sizeof path, err, errlen);
+  if (rc != NNC_OK)
+    return rc;
+  nnc_model *m = model_new();
+  if (!m) {
+    nnci_msg(err, errlen, "out of memory");
+    return NNC_ENOMEM;
+  }
+  const nnc_plugin *desc;
+  rc = nnci_dlopen_plugin(path, &m->dl, &desc, err, errlen);
+  if (rc == NNC_OK)
+    rc = nnci_validate_desc(desc, &m->d, path, err, errlen);
+  if (rc == NNC_OK) {
+    snprintf(m->path, sizeof m->path, "%s", path);
+    snprintf(m->spec, sizeof m->spec, "%s", name_or_path);
+    snprintf(m->args, sizeof m->args, "%s", args ? args : "");
+    rc = open_instance(m, args, err, errlen);
+  }
+  if (rc != NNC_OK) {
+    nnc_model_close(m);
+    return rc;
+  }
+  *out = m;
+  return NNC_OK;
+}
+
+void nnc_model_close(nnc_model *m)
+{
+  if (!m)
+    return;
+  if (m->self && m->d.destroy)
+    m->d.destroy(m->self);
+  for (size_t i = 0; i < m->nblocks; i++)
+    free(m->grads[i]);
+  free(m->grads);
+  free(m->blocks);
+  free(m->sel);
+  free(m->x);
+  free(m->y);
+  free(m->dy);
+  free(m->r);
+  if (m->dl)
+    dlclose(m->dl);
+  free(m);
+}
+
+const char *nnc_model_error(const nnc_model *m) { return m->err; }
+const nnc_plugin *nnc_model_desc(const nnc_model *m) { return &m->d; }
+const char *nnc_model_path(const nnc_model *m) { return m->path; }
+const char *nnc_model_spec(const nnc_model *m) { return m->spec; }
+const char *nnc_model_args(const nnc_model *m) { return m->args; }
+uint32_t nnc_model_kind(const nnc_model *m) { return m->d.kind; }
+size_t nnc_model_num_blocks(const nnc_model *m) { return m->nblocks; }
+
+const nnc_block *nnc_model_block(const nnc_model *m, size_t i)
+{
+  return i < m->nblocks ? &m->blocks[i] : NULL;
+}
+
+long nnc_model_find_block(const nnc_model *m, const char *name)
+{
+  for (size_t i = 0; i < m->nblocks; i++)
+    if (!strcmp(m->blocks[i].name, name))
+      return (long)i;
+  return -1;
+}
+
+size_t nnc_model_examples(const nnc_model *m)
+{
+  return m->d.kind == NNC_KIND_LAYER ? m->n : m->nsel;
+}
+
+int nnc_model_select(nnc_model *m, size_t n, uint64_t seed)
+{
+  if (n == 0)
+    return nnci_fail(m, NNC_EARG, "the number of examples must be at least 1");
+  if (m->d.kind == NNC_KIND_NET) {
+    free(m->sel);
+    m->sel = NULL;
+    m->nsel = 0;
+    if (!m->has_info)
+      return NNC_OK; /* the plugin's own batch */
+    if (n > m->ni.n_train)
+      n = m->ni.n_train;
+    m->sel = malloc(n * sizeof *m->sel);
+    if (!m->sel)
+      return nnci_fail(m, NNC_ENOMEM, "out of memory");
+    nnc_rng r;
+    nnc_rng_init(&r, seed, STREAM_BATCH);
+    nnc_rng_choose(&r, m->ni.n_train, n, m->sel);
+    m->nsel = n;
+    return NNC_OK;
+  }
+  if (m->li.max_batch && n > m->li.max_batch)
+    n = m->li.max_batch;
+  size_t es = nnci_dtype_size(m->li.dtype);
+  free(m->x);
+  free(m->y);
+  free(m->dy);
+  free(m->r);
+  free(m->grads[m->nparam]);
+  m->n = n;
+  m->x = malloc(n * m->in_count * es);
+  m->y = malloc(n * m->out_count * es);
+  m->dy = malloc(n * m->out_count * es);
+  m->r = malloc(n * m->out_count * sizeof *m->r);
+  m->grads[m->nparam] = malloc(n * m->in_count * es);
+  if (!m->x || !m->y || !m->dy || !m->r || !m->grads[m->nparam])
+    return nnci_fail(m, NNC_ENOMEM, "out of memory for a batch of %zu", n);
+  nnc_rng rx, rr;
+  nnc_rng_init(&rx, seed, STREAM_INPUT);
+  nnc_rng_init(&rr, seed, STREAM_R);
+  double lo = m->li.in_lo, hi = m->li.in_hi;
+  int ranged = lo < hi;
+  for (size_t i = 0; i < n * m->in_count; i++) {
+    /* Inside a declared range, keep 5% clear of each end so that a
+     * finite-difference step never leaves it. */
+    double v = ranged ? lo + (hi - lo) * (0.05 + 0.9 * nnc_rng_uniform(&rx))
+                      : nnc_rng_normal(&rx);
+    nnci_store(m->x, m->li.dtype, i, v);
+  }
+  /* Gaussian weights: every output matters, with either sign and unequal
+   * sizes, so a sign, a swap or a symmetry bug cannot cancel out. */
+  for (size_t i = 0; i < n * m->out_count; i++) {
+    m->r[i] = nnc_rng_normal(&rr);
+    nnci_store(m->dy, m->li.dtype, i, m->r[i]);
+  }
+  nnc_block *b = &m->blocks[m->nparam];
+  memset(b, 0, sizeof *b);
+  b->name = "input";
+  b->data = m->x;
+  b->count = n * m->in_count;
+  b->dtype = m->li.dtype;
+  b->ndim = 1 + m->li.in_ndim;
+  if (b->ndim > NNC_MAX_DIMS)
+    b->ndim = 0;
+  else {
+    b->shape[0] = n;
+    for (uint32_t d = 0; d < m->li.in_ndim; d++)
+      b->shape[d + 1] = m->li.in_shape[d];
+  }
+  b->depth = 1;
+  m->have_loss = 0;
+  return NNC_OK;
+}
+
+double nnc_model_get(const nnc_model *m, size_t block, size_t i)
+{
+  const nnc_block *b = &m->blocks[block];
+  return nnci_load(b->data, b->dtype, i);
+}
+
+double nnc_model_set(nnc_model *m, size_t block, size_t i, double v)
+{
+  nnc_block *b = &m->blocks[block];
+  nnci_store(b->data, b->dtype, i, v);
+  return nnci_load(b->data, b->dtype, i);
+}
+
+double nnc_model_grad(const nnc_model *m, size_t block, size_t i)
+{
+  return nnci_load(m->grads[block], m->blocks[block].dtype, i);
+}
+
+static const char *flags_text(uint32_t flags)
+{
+  switch (flags & NNC_F_ALL) {
+  case NNC_F_DATA: return "data";
+  case NNC_F_REG: return "reg";
+  default: return "data+reg";
+  }
+}
+
+int nnc_model_loss(nnc_model *m, const nnc_batch *batch, uint64_t seed,
+                   uint32_t flags, double *loss)
+{
+  char perr[1024] = "";
+  m->have_loss = 0;
+  if (m->d.kind == NNC_KIND_NET) {
+    nnc_batch sel = {m->sel, m->nsel, NNC_SPLIT_TRAIN, 0};
+    const nnc_batch *b = batch ? batch : (m->sel ? &sel : NULL);
+    double L = NAN;
+    if (m->d.loss(m->self, b, seed, flags, &L, perr, sizeof perr) != 0)
+      return nnci_fail(m, NNC_EPLUGIN, "%s: loss() failed: %s", m->d.name,
+                       perr[0] ? perr : "(no reason given)");
+    if (!isfinite(L))
+      return nnci_fail(m, NNC_ENONFINITE,
+                       "%s: loss() returned %g (%s part, seed %llu): find "
+                       "where the forward pass overflows or divides by zero",
+                       m->d.name, L, flags_text(flags),
+                       (unsigned long long)seed);
+    *loss = L;
+  } else {
+    if (m->d.forward(m->self, m->x, m->y, m->n, seed, flags, perr,
+                     sizeof perr) != 0)
+      return nnci_fail(m, NNC_EPLUGIN, "%s: forward() failed: %s", m->d.name,
+                       perr[0] ? perr : "(no reason given)");
+    double L = 0;
+    size_t ny = m->n * m->out_count;
+    for (size_t i = 0; i < ny; i++) {
+      double y = nnci_load(m->y, m->li.dtype, i);
+      if (!isfinite(y))
+        return nnci_fail(m, NNC_ENONFINITE,
+                         "%s: forward() wrote %g into y[%zu] (example %zu): "
+                         "find where the forward pass overflows",
+                         m->d.name, y, i, i / m->out_count);
+      L += m->r[i] * y;
+    }
+    *loss = L;
+  }
+  m->last_flags = flags;
+  m->have_loss = 1;
+  return NNC_OK;
+}
+
+int nnc_model_backward(nnc_model *m)
+{
+  if (!m->have_loss)
+    return nnci_fail(m, NNC_EARG, "backward without a preceding loss");
+  char perr[1024] = "";
+  for (size_t i = 0; i < m->nblocks; i++)
+    fill_sentinel(m->grads[i], m->blocks[i].dtype, m->blocks[i].count);
+  int rc;
+  if (m->d.kind == NNC_KIND_NET)
+    rc = m->d.backward(m->self, m->grads, perr, sizeof perr);
+  else
+    rc = m->d.layer_backward(m->self, m->dy, m->grads[m->nparam], m->grads,
+                             perr, sizeof perr);
+  if (rc != 0)
+    return nnci_fail(m, NNC_EPLUGIN, "%s: %s() failed: %s", m->d.name,
+                     m->d.kind == NNC_KIND_NET ? "backward" : "layer_backward",
+                     perr[0] ? perr : "(no reason given)");
+  for (size_t b = 0; b < m->nblocks; b++) {
+    const nnc_block *blk = &m->blocks[b];
+    size_t unwritten = 0, first = 0;
+    for (size_t i = 0; i < blk->count; i++) {
+      if (is_sentinel(m->grads[b], blk->dtype, i)) {
+        if (!unwritten++)
+          first = i;
+        continue;
+      }
+      double g = nnci_load(m->grads[b], blk->dtype, i);
+      if (!isfinite(g))
+        return nnci_fail(m, NNC_ENONFINITE,
+                         "%s: backward wrote %g into the gradient of block "
+                         "'%s' at index %zu: find where the backward pass "
+                         "overflows or divides by zero",
+                         m->d.name, g, blk->name, i);
+    }
+    if (unwritten) {
+      int is_input = m->d.kind == NNC_KIND_LAYER && b == m->nparam;
+      return nnci_fail(
+          m, NNC_ECONTRACT,
+          "%s: backward left %zu of %zu elements of the gradient of %s '%s' "
+          "unwritten (first at index %zu): backward must assign every "
+          "element of %s, including zeros",
+          m->d.name, unwritten, blk->count, is_input ? "the input" : "block",
+          blk->name, first, is_input ? "dx" : "grads[i]");
+    }
+  }
+  return NNC_OK;
+}
+
+int nnc_model_winners(nnc_model *m, nnc_winners *out)
+{
+  memset(out, 0, sizeof *out);
+  if (!m->d.winners)
+    return NNC_EUNSUPPORTED;
+  if (m->d.winners(m->self, out) != 0)
+    return nnci_fail(m, NNC_EPLUGIN, "%s: winners() failed", m->d.name);
+  return NNC_OK;
+}
+
+int nnc_model_net_info(nnc_model *m, nnc_net_info *out)
+{
+  memset(out, 0, sizeof *out);
+  if (!m->has_info && !m->d.net_info)
+    return NNC_EUNSUPPORTED;
+  *out = m->ni;
+  return NNC_OK;
+}

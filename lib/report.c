@@ -1,0 +1,411 @@
+/* gradcheck reports: a human table, JSON and TAP.
+ *
+ * Every verdict is printed beside the numbers and the band that decided it,
+ * so a reader can see why; every failure gets one line that reproduces it.
+ * Nothing here depends on time or addresses: one seed, one report. */
+#include "config.h"
+#include "model.h"
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char *part_name(uint32_t kind, uint32_t part)
+{
+  if (kind == NNC_KIND_LAYER)
+    return "layer";
+  switch (part) {
+  case NNC_F_DATA: return "data";
+  case NNC_F_REG: return "reg";
+  default: return "data+reg";
+  }
+}
+
+static const char *part_flag(uint32_t part)
+{
+  switch (part) {
+  case NNC_F_DATA: return "data";
+  case NNC_F_REG: return "reg";
+  default: return "all";
+  }
+}
+
+/* The notes' band a coordinate fell in, after depth and precision. */
+static const char *band_of(const nnc_gc_block *b, const nnc_gc_coord *c)
+{
+  if (c->flags & NNC_GC_ZERO)
+    return "both zero";
+  if (c->flags & NNC_GC_NOISE)
+    return "within round-off";
+  if ((c->flags & NNC_GC_KINK) && !(c->flags & NNC_GC_KINK_RESOLVED))
+    return "kink crossed";
+  double happy = (b->dtype == NNC_F32 ? 1e-4 : 1e-7) * b->relax;
+  if (c->relerr <= happy)
+    return "happy";
+  if (c->relerr <= b->pass_tol)
+    return "ok";
+  if (c->relerr <= b->fail_tol)
+    return "uncomfortable";
+  return "wrong";
+}
+
+static size_t count_verdict(const nnc_gradcheck_result *r, uint32_t v)
+{
+  size_t n = 0;
+  for (size_t k = 0; k < r->nblocks; k++)
+    n += r->blocks[k].verdict == v;
+  return n;
+}
+
+static void shell_quote(FILE *f, const char *s)
+{
+  fputc('\'', f);
+  for (; *s; s++) {
+    if (*s == '\'')
+      fputs("'\\''", f);
+    else
+      fputc(*s, f);
+  }
+  fputc('\'', f);
+}
+
+/* A word as is when the shell would keep it so, quoted otherwise. */
+static void shell_word(FILE *f, const char *s)
+{
+  for (const char *p = s; *p; p++)
+    if (!strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                "0123456789_-./+=:,", *p)) {
+      shell_quote(f, s);
+      return;
+    }
+  fputs(s, f);
+}
+
+static void reproduce_line(const nnc_gradcheck_result *r,
+                           const nnc_gc_block *b, const nnc_gc_coord *c,
+                           FILE *f, const char *prefix)
+{
+  fprintf(f, "%sgradcheck ", prefix);
+  shell_word(f, r->spec[0] ? r->spec : r->path[0] ? r->path : r->plugin);
+  if (r->args[0]) {
+    fputs(" --args ", f);
+    shell_quote(f, r->args);
+  }
+  fprintf(f, " --seed %llu", (unsigned long long)r->seed);
+  if (r->kind == NNC_KIND_NET)
+    fprintf(f, " --part %s", part_flag(b->part));
+  fprintf(f, " --block %s --index %zu --h %.3g\n", b->name, c->index, c->h);
+}
+
+int nnc_gradcheck_report_text(const nnc_gradcheck_result *r, FILE *f)
+{
+  fprintf(f, "gradcheck: %s (%s)%s%s%s, seed %llu\n", r->plugin,
+          r->kind == NNC_KIND_NET ? "net" : "layer",
+          r->args[0] ? ", args \"" : "", r->args, r->args[0] ? "\"" : "",
+          (unsigned long long)r->seed);
+  if (r->kind == NNC_KIND_NET) {
+    if (r->examples)
+      fprintf(f, "datapoints: %zu training examples (few datapoints: fewer "
+                 "kinks, faster)\n",
+              r->examples);
+    else
+      fprintf(f, "datapoints: the plugin's own batch (it gives no dataset "
+                 "to choose from)\n");
+    if (r->burn_in_steps)
+      fprintf(f, "burn-in: %zu SGD steps before checking, loss %.6g -> "
+                 "%.6g%s\n",
+              r->burn_in_steps, r->burn_in_loss[0], r->burn_in_loss[1],
+              r->burn_in_extended ? " (extended until a max() decision on "
+                                    "the checked examples changed)"
+                                  : "");
+    else
+      fprintf(f, "burn-in: none\n");
+  } else {
+    fprintf(f, "batch: %zu seeded inputs; scalar L = sum(r .* y) with "
+               "seeded Gaussian r; the input gradient is block 'input'\n",
+            r->examples);
+    fprintf(f, "burn-in: not applicable to a layer (its L is linear in y)\n");
+  }
+  fprintf(f, "randomness: train mode, seed %llu fixed for f(x+h), f(x-h) "
+             "and the analytic gradient (dropout stays on)\n",
+          (unsigned long long)r->seed);
+  fprintf(f, "difference: centered (f(x+h) - f(x-h)) / 2h, h = %.3g x "
+             "max(1,|x|) for double%s",
+          r->h_double, r->any_float ? "" : "\n");
+  if (r->any_float)
+    fprintf(f, ", %.3g for float32 blocks\n", r->h_float);
+  fprintf(f, "bands: relative error |a-n|/max(|a|,|n|): < 1e-7 happy, < 1e-4 "
+             "ok, to 1e-2 uncomfortable (WARN), above wrong (FAIL); x depth/2 "
+             "from depth 3; float32: < 1e-2 ok, above 1e-1 wrong\n");
+  if (r->any_float)
+    fprintf(f, "note: float32 blocks are checked in double arithmetic with a "
+               "float-sized step and float bands; build the plugin in double "
+               "for a check 1e5 times sharper\n");
+  fprintf(f, "\n%-9s %-12s %8s %7s %5s %5s %11s %9s %12s %12s %-16s %s\n",
+          "part", "block", "elements", "checked", "live", "kinks",
+          "worst-rel", "at-index", "analytic", "numeric", "band", "verdict");
+  for (size_t k = 0; k < r->nblocks; k++) {
+    const nnc_gc_block *b = &r->blocks[k];
+    const nnc_gc_coord *w = b->checked ? &b->coords[b->worst] : NULL;
+    char ix[32] = "-";
+    if (w)
+      snprintf(ix, sizeof ix, "%zu", w->index);
+    char band[64];
+    snprintf(band, sizeof band, "%s", w ? band_of(b, w) : "-");
+    if (b->verdict == NNC_SKIP)
+      snprintf(band, sizeof band, "no live entry");
+    fprintf(f, "%-9s %-12s %8zu %7zu %5zu %5zu %11.2e %9s %12.5g %12.5g %-16s %s",
+            part_name(r->kind, b->part), b->name, b->count, b->checked, b->live,
+            b->kinks, w ? w->relerr : 0.0, ix, w ? w->analytic : 0.0,
+            w ? w->numeric : 0.0, band, nnc_verdict_name((int)b->verdict));
+    if (b->relax > 1)
+      fprintf(f, " (depth %u: bands x%.3g)", b->depth, b->relax);
+    fputc('\n', f);
+  }
+  if (r->nsweeps) {
+    fprintf(f, "\nstep sweep (%s): worst relative error per h\n%-12s",
+            part_name(r->kind, r->sweeps[0].part), "block");
+    for (size_t j = 0; j < r->sweeps[0].nh; j++)
+      fprintf(f, " %8.0e", r->sweeps[0].h[j]);
+    fputc('\n', f);
+    for (size_t s = 0; s < r->nsweeps; s++) {
+      fprintf(f, "%-12s", r->sweeps[s].name);
+      for (size_t j = 0; j < r->sweeps[s].nh; j++)
+        fprintf(f, " %8.1e", r->sweeps[s].relerr[j]);
+      fputc('\n', f);
+    }
+  }
+  if (r->nwarnings) {
+    fprintf(f, "\nwarnings:\n");
+    for (size_t k = 0; k < r->nwarnings; k++)
+      fprintf(f, "- %s\n", r->warnings[k]);
+  }
+  size_t nfail = count_verdict(r, NNC_FAIL), nwarn = count_verdict(r, NNC_WARN);
+  if (nfail) {
+    fprintf(f, "\nfailures (each: analytic a, numeric n, and how to "
+               "reproduce):\n");
+    for (size_t k = 0; k < r->nblocks; k++) {
+      const nnc_gc_block *b = &r->blocks[k];
+      for (size_t q = 0; q < b->checked; q++) {
+        const nnc_gc_coord *c = &b->coords[q];
+        if (c->verdict != NNC_FAIL)
+          continue;
+        fprintf(f, "- %s %s[%zu]: a = %.10g, n = %.10g, relative error %.3g "
+                   "> %.3g\n",
+                part_name(r->kind, b->part), b->name, c->index, c->analytic,
+                c->numeric, c->relerr, b->fail_tol);
+        reproduce_line(r, b, c, f, "  reproduce: ");
+      }
+    }
+  }
+  if (r->error != NNC_OK) {
+    fprintf(f, "\nerror: %s\n", r->error_msg);
+    fprintf(f, "verdict: ERROR (%s) -- exit %d\n", nnc_err_name(r->error),
+            nnc_gradcheck_exit_status(r));
+    return NNC_OK;
+  }
+  fprintf(f, "\nverdict: %s (%zu checked block results: %zu FAIL, %zu WARN, "
+             "%zu without a live entry; %zu loss evaluations) -- exit %d\n",
+          r->verdict == NNC_FAIL ? "FAIL" : r->verdict == NNC_WARN ? "WARN" : "PASS",
+          r->nblocks, nfail, nwarn, count_verdict(r, NNC_SKIP), r->loss_evals,
+          nnc_gradcheck_exit_status(r));
+  return NNC_OK;
+}
+
+/* ---- JSON ------------------------------------------------------------- */
+
+static void jstr(FILE *f, const char *s)
+{
+  fputc('"', f);
+  for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+    switch (*p) {
+    case '"': fputs("\\\"", f); break;
+    case '\\': fputs("\\\\", f); break;
+    case '\n': fputs("\\n", f); break;
+    case '\t': fputs("\\t", f); break;
+    case '\r': fputs("\\r", f); break;
+    default:
+      if (*p < 0x20)
+        fprintf(f, "\\u%04x", *p);
+      else
+        fputc(*p, f);
+    }
+  }
+  fputc('"', f);
+}
+
+static void jnum(FILE *f, double v)
+{
+  if (isfinite(v))
+    fprintf(f, "%.17g", v);
+  else
+    fputs("null", f);
+}
+
+int nnc_gradcheck_report_json(const nnc_gradcheck_result *r, FILE *f)
+{
+  fputs("{\n  \"tool\": \"gradcheck\",\n  \"plugin\": ", f);
+  jstr(f, r->plugin);
+  fputs(",\n  \"spec\": ", f);
+  jstr(f, r->spec);
+  fputs(",\n  \"path\": ", f);
+  jstr(f, r->path);
+  fputs(",\n  \"args\": ", f);
+  jstr(f, r->args);
+  fprintf(f, ",\n  \"kind\": \"%s\",\n  \"seed\": %llu,\n  \"examples\": %zu,"
+             "\n  \"burn_in_steps\": %zu,\n  \"burn_in_extended\": %s,"
+             "\n  \"burn_in_loss\": [",
+          r->kind == NNC_KIND_NET ? "net" : "layer",
+          (unsigned long long)r->seed, r->examples, r->burn_in_steps,
+          r->burn_in_extended ? "true" : "false");
+  jnum(f, r->burn_in_loss[0]);
+  fputs(", ", f);
+  jnum(f, r->burn_in_loss[1]);
+  fputs("],\n  \"loss\": ", f);
+  jnum(f, r->loss);
+  fputs(",\n  \"h\": {\"double\": ", f);
+  jnum(f, r->h_double);
+  fputs(", \"float\": ", f);
+  jnum(f, r->h_float);
+  fprintf(f, "},\n  \"loss_evals\": %zu,\n  \"check_evals\": %zu,\n"
+             "  \"backward_calls\": %zu,\n  \"blocks\": [",
+          r->loss_evals, r->check_evals, r->backward_calls);
+  for (size_t k = 0; k < r->nblocks; k++) {
+    const nnc_gc_block *b = &r->blocks[k];
+    fputs(k ? ",\n    {" : "\n    {", f);
+    fputs("\"part\": ", f);
+    jstr(f, part_name(r->kind, b->part));
+    fputs(", \"block\": ", f);
+    jstr(f, b->name);
+    fprintf(f, ", \"dtype\": \"%s\", \"depth\": %u, \"elements\": %zu, "
+               "\"checked\": %zu, \"live\": %zu, \"kinks\": %zu, \"tiny\": %zu, "
+               "\"verdict\": \"%s\", \"pass_tol\": ",
+            nnci_dtype_name(b->dtype), b->depth, b->count, b->checked, b->live,
+            b->kinks, b->tiny, nnc_verdict_name((int)b->verdict));
+    jnum(f, b->pass_tol);
+    fputs(", \"fail_tol\": ", f);
+    jnum(f, b->fail_tol);
+    fputs(", \"grad_norm\": ", f);
+    jnum(f, b->grad_norm);
+    fputs(", \"worst\": ", f);
+    jnum(f, b->checked ? b->coords[b->worst].relerr : 0);
+    fputs(", \"coords\": [", f);
+    for (size_t q = 0; q < b->checked; q++) {
+      const nnc_gc_coord *c = &b->coords[q];
+      fprintf(f, "%s\n      {\"index\": %zu, \"analytic\": ", q ? "," : "",
+              c->index);
+      jnum(f, c->analytic);
+      fputs(", \"numeric\": ", f);
+      jnum(f, c->numeric);
+      fputs(", \"relerr\": ", f);
+      jnum(f, c->relerr);
+      fputs(", \"h\": ", f);
+      jnum(f, c->h);
+      fputs(", \"noise\": ", f);
+      jnum(f, c->noise);
+      fputs(", \"band\": ", f);
+      jstr(f, band_of(b, c));
+      fprintf(f, ", \"kink\": %s, \"verdict\": \"%s\"}",
+              (c->flags & NNC_GC_KINK) ? "true" : "false",
+              nnc_verdict_name((int)c->verdict));
+    }
+    fputs("]}", f);
+  }
+  fputs("\n  ],\n  \"sweeps\": [", f);
+  for (size_t s = 0; s < r->nsweeps; s++) {
+    fputs(s ? ",\n    {\"block\": " : "\n    {\"block\": ", f);
+    jstr(f, r->sweeps[s].name);
+    fputs(", \"h\": [", f);
+    for (size_t j = 0; j < r->sweeps[s].nh; j++) {
+      if (j)
+        fputs(", ", f);
+      jnum(f, r->sweeps[s].h[j]);
+    }
+    fputs("], \"relerr\": [", f);
+    for (size_t j = 0; j < r->sweeps[s].nh; j++) {
+      if (j)
+        fputs(", ", f);
+      jnum(f, r->sweeps[s].relerr[j]);
+    }
+    fputs("]}", f);
+  }
+  fputs("\n  ],\n  \"warnings\": [", f);
+  for (size_t k = 0; k < r->nwarnings; k++) {
+    fputs(k ? ",\n    " : "\n    ", f);
+    jstr(f, r->warnings[k]);
+  }
+  fputs("\n  ],\n  \"error\": ", f);
+  if (r->error != NNC_OK)
+    jstr(f, r->error_msg);
+  else
+    fputs("null", f);
+  fprintf(f, ",\n  \"verdict\": \"%s\",\n  \"exit\": %d\n}\n",
+          r->error != NNC_OK ? "ERROR" : nnc_verdict_name((int)r->verdict),
+          nnc_gradcheck_exit_status(r));
+  return NNC_OK;
+}
+
+/* ---- TAP -------------------------------------------------------------- */
+
+int nnc_gradcheck_report_tap(const nnc_gradcheck_result *r, FILE *f)
+{
+  size_t n = r->nblocks + (r->error != NNC_OK);
+  fprintf(f, "TAP version 13\n1..%zu\n", n);
+  size_t t = 0;
+  for (size_t k = 0; k < r->nblocks; k++) {
+    const nnc_gc_block *b = &r->blocks[k];
+    const nnc_gc_coord *w = b->checked ? &b->coords[b->worst] : NULL;
+    fprintf(f, "%s %zu - %s %s %s: worst relative error %.3g at %zu (%s)",
+            b->verdict == NNC_FAIL ? "not ok" : "ok", ++t, r->plugin,
+            part_name(r->kind, b->part), b->name, w ? w->relerr : 0.0,
+            w ? w->index : 0, w ? band_of(b, w) : "-");
+    if (b->verdict == NNC_SKIP)
+      fputs(" # SKIP no live entry", f);
+    else if (b->verdict == NNC_WARN)
+      fputs(" # uncomfortable", f);
+    fputc('\n', f);
+    if (b->verdict == NNC_FAIL && w)
+      reproduce_line(r, b, w, f, "# reproduce: ");
+  }
+  if (r->error != NNC_OK)
+    fprintf(f, "not ok %zu - %s: %s\n", ++t, nnc_err_name(r->error),
+            r->error_msg);
+  for (size_t k = 0; k < r->nwarnings; k++)
+    fprintf(f, "# warning: %s\n", r->warnings[k]);
+  return NNC_OK;
+}
+
+/* ---- the one-call form for test suites --------------------------------- */
+
+int nnc_check_gradient(const nnc_plugin *desc, const char *name_or_path,
+                       const char *args, const nnc_gradcheck_opts *opts,
+                       char **report)
+{
+  char err[1024] = "";
+  nnc_model *m = NULL;
+  int rc = desc ? nnc_model_open(desc, args, &m, err, sizeof err)
+                : nnc_model_load(name_or_path, args, &m, err, sizeof err);
+  char *buf = NULL;
+  size_t len = 0;
+  FILE *f = open_memstream(&buf, &len);
+  int status;
+  if (rc != NNC_OK) {
+    if (f)
+      fprintf(f, "gradcheck: %s\n", err);
+    status = nnc_err_exit_status(rc);
+  } else {
+    nnc_gradcheck_result *res = NULL;
+    nnc_gradcheck(m, opts, &res);
+    if (f && res)
+      nnc_gradcheck_report_text(res, f);
+    status = nnc_gradcheck_exit_status(res);
+    nnc_gradcheck_free(res);
+    nnc_model_close(m);
+  }
+  if (f)
+    fclose(f);
+  if (report)
+    *report = buf;
+  else
+    free(buf);
+  return status;
+}

@@ -1,0 +1,278 @@
+/* nn_layers_impl.h — the kernels of nn_layers.h, written once for both
+ * element types.  Included only by nn_layers.c, once per type, with:
+ *   NN_REAL   the element type (double or float)
+ *   NN_SFX    the name suffix (_f64 or _f32)
+ *   NN_GEMM   cblas_dgemm or cblas_sgemm
+ *   NN_EXP, NN_LOG, NN_TANH   the math functions of that type
+ * No include guard: it is meant to be included more than once. */
+
+#define NN_CAT_(a, b) a##b
+#define NN_CAT(a, b) NN_CAT_(a, b)
+#define NN_FN(name) NN_CAT(name, NN_SFX)
+
+void NN_FN(nn_affine_fwd)(const NN_REAL *x, const NN_REAL *W,
+                          const NN_REAL *b, NN_REAL *y, size_t n, size_t in,
+                          size_t out) {
+  if (n == 0)
+    return;
+  for (size_t i = 0; i < n; i++)
+    memcpy(y + i * out, b, out * sizeof *y);
+  NN_GEMM(CblasRowMajor, CblasNoTrans, CblasNoTrans, (blasint)n,
+          (blasint)out, (blasint)in, 1, x, (blasint)in, W, (blasint)out, 1, y,
+          (blasint)out);
+}
+
+void NN_FN(nn_affine_bwd)(const NN_REAL *x, const NN_REAL *W,
+                          const NN_REAL *dy, NN_REAL *dx, NN_REAL *dW,
+                          NN_REAL *db, size_t n, size_t in, size_t out) {
+  for (size_t j = 0; j < out; j++)
+    db[j] = 0;
+  if (n == 0) {
+    for (size_t k = 0; k < in * out; k++)
+      dW[k] = 0;
+    return;
+  }
+  for (size_t i = 0; i < n; i++)
+    for (size_t j = 0; j < out; j++)
+      db[j] += dy[i * out + j];
+  /* beta = 0: BLAS does not read C, so host sentinels never leak in. */
+  NN_GEMM(CblasRowMajor, CblasTrans, CblasNoTrans, (blasint)in, (blasint)out,
+          (blasint)n, 1, x, (blasint)in, dy, (blasint)out, 0, dW,
+          (blasint)out);
+  if (dx)
+    NN_GEMM(CblasRowMajor, CblasNoTrans, CblasTrans, (blasint)n, (blasint)in,
+            (blasint)out, 1, dy, (blasint)out, W, (blasint)out, 0, dx,
+            (blasint)in);
+}
+
+void NN_FN(nn_relu_fwd)(const NN_REAL *x, NN_REAL *y, size_t count,
+                        nn_winners *w) {
+  for (size_t k = 0; k < count; k++) {
+    NN_REAL v = x[k];
+    int won = v > 0;
+    if (w)
+      nn_winners_add(w, won, v == 0);
+    y[k] = won ? v : 0;
+  }
+}
+
+void NN_FN(nn_relu_bwd)(const NN_REAL *y, const NN_REAL *dy, NN_REAL *dx,
+                        size_t count) {
+  for (size_t k = 0; k < count; k++)
+    dx[k] = y[k] > 0 ? dy[k] : 0;
+}
+
+void NN_FN(nn_tanh_fwd)(const NN_REAL *x, NN_REAL *y, size_t count) {
+  for (size_t k = 0; k < count; k++)
+    y[k] = NN_TANH(x[k]);
+}
+
+void NN_FN(nn_tanh_bwd)(const NN_REAL *y, const NN_REAL *dy, NN_REAL *dx,
+                        size_t count) {
+  for (size_t k = 0; k < count; k++)
+    dx[k] = dy[k] * (1 - y[k] * y[k]);
+}
+
+void NN_FN(nn_dropout_fwd)(const NN_REAL *x, NN_REAL *y, size_t count,
+                           double p, uint64_t seed, uint64_t layer) {
+  NN_REAL scale = (NN_REAL)(1.0 / (1.0 - p));
+  uint64_t base = nn_stream(seed, layer);
+  for (size_t k = 0; k < count; k++)
+    y[k] = nn_dropout_kept(base, k, p) ? x[k] * scale : 0;
+}
+
+void NN_FN(nn_dropout_bwd)(const NN_REAL *dy, NN_REAL *dx, size_t count,
+                           double p, uint64_t seed, uint64_t layer) {
+  NN_REAL scale = (NN_REAL)(1.0 / (1.0 - p));
+  uint64_t base = nn_stream(seed, layer);
+  for (size_t k = 0; k < count; k++)
+    dx[k] = nn_dropout_kept(base, k, p) ? dy[k] * scale : 0;
+}
+
+double NN_FN(nn_softmax_loss)(const NN_REAL *s, const int32_t *label,
+                              size_t n, size_t C, const NN_REAL *weight,
+                              NN_REAL *per, NN_REAL *ds) {
+  double total = 0;
+  NN_REAL mean_w = n ? (NN_REAL)(1.0 / (double)n) : 0;
+  for (size_t i = 0; i < n; i++) {
+    const NN_REAL *si = s + i * C;
+    size_t yi = (size_t)label[i];
+    NN_REAL m = si[0];
+    for (size_t j = 1; j < C; j++)
+      if (si[j] > m)
+        m = si[j];
+    NN_REAL z = 0;
+    for (size_t j = 0; j < C; j++)
+      z += NN_EXP(si[j] - m);
+    NN_REAL li = NN_LOG(z) - (si[yi] - m);
+    NN_REAL wi = weight ? weight[i] : mean_w;
+    total += weight ? (double)wi * (double)li : (double)li;
+    if (per)
+      per[i] = li;
+    if (ds) {
+      NN_REAL *di = ds + i * C;
+      for (size_t j = 0; j < C; j++)
+        di[j] = wi * (NN_EXP(si[j] - m) / z - (j == yi ? 1 : 0));
+    }
+  }
+  return weight || n == 0 ? total : total / (double)n;
+}
+
+double NN_FN(nn_svm_loss)(const NN_REAL *s, const int32_t *label, size_t n,
+                          size_t C, double margin, const NN_REAL *weight,
+                          NN_REAL *per, NN_REAL *ds, nn_winners *w) {
+  double total = 0;
+  NN_REAL mean_w = n ? (NN_REAL)(1.0 / (double)n) : 0;
+  NN_REAL delta = (NN_REAL)margin;
+  for (size_t i = 0; i < n; i++) {
+    const NN_REAL *si = s + i * C;
+    size_t yi = (size_t)label[i];
+    NN_REAL wi = weight ? weight[i] : mean_w;
+    NN_REAL li = 0;
+    size_t active = 0;
+    for (size_t j = 0; j < C; j++) {
+      if (j == yi)
+        continue;
+      NN_REAL mj = si[j] - si[yi] + delta;
+      int won = mj > 0;
+      if (w)
+        nn_winners_add(w, won, mj == 0);
+      if (won) {
+        li += mj;
+        active++;
+      }
+      if (ds)
+        ds[i * C + j] = won ? wi : 0;
+    }
+    if (ds)
+      ds[i * C + yi] = -wi * (NN_REAL)active;
+    total += weight ? (double)wi * (double)li : (double)li;
+    if (per)
+      per[i] = li;
+  }
+  return weight || n == 0 ? total : total / (double)n;
+}
+
+double NN_FN(nn_sumsq)(const NN_REAL *x, size_t count) {
+  double acc = 0;
+  for (size_t k = 0; k < count; k++)
+    acc += (double)x[k] * (double)x[k];
+  return acc;
+}
+
+/* ---- void-pointer adapters for nn_ops ----------------------------------- */
+
+static void NN_FN(op_affine_fwd)(const void *x, const void *W, const void *b,
+                                 void *y, size_t n, size_t in, size_t out) {
+  NN_FN(nn_affine_fwd)(x, W, b, y, n, in, out);
+}
+
+static void NN_FN(op_affine_bwd)(const void *x, const void *W, const void *dy,
+                                 void *dx, void *dW, void *db, size_t n,
+                                 size_t in, size_t out) {
+  NN_FN(nn_affine_bwd)(x, W, dy, dx, dW, db, n, in, out);
+}
+
+static void NN_FN(op_relu_fwd)(const void *x, void *y, size_t count,
+                               nn_winners *w) {
+  NN_FN(nn_relu_fwd)(x, y, count, w);
+}
+
+static void NN_FN(op_relu_bwd)(const void *y, const void *dy, void *dx,
+                               size_t count) {
+  NN_FN(nn_relu_bwd)(y, dy, dx, count);
+}
+
+static void NN_FN(op_tanh_fwd)(const void *x, void *y, size_t count) {
+  NN_FN(nn_tanh_fwd)(x, y, count);
+}
+
+static void NN_FN(op_tanh_bwd)(const void *y, const void *dy, void *dx,
+                               size_t count) {
+  NN_FN(nn_tanh_bwd)(y, dy, dx, count);
+}
+
+static void NN_FN(op_dropout_fwd)(const void *x, void *y, size_t count,
+                                  double p, uint64_t seed, uint64_t layer) {
+  NN_FN(nn_dropout_fwd)(x, y, count, p, seed, layer);
+}
+
+static void NN_FN(op_dropout_bwd)(const void *dy, void *dx, size_t count,
+                                  double p, uint64_t seed, uint64_t layer) {
+  NN_FN(nn_dropout_bwd)(dy, dx, count, p, seed, layer);
+}
+
+static double NN_FN(op_softmax_loss)(const void *s, const int32_t *label,
+                                     size_t n, size_t C, const void *weight,
+                                     void *per, void *ds) {
+  return NN_FN(nn_softmax_loss)(s, label, n, C, weight, per, ds);
+}
+
+static double NN_FN(op_svm_loss)(const void *s, const int32_t *label,
+                                 size_t n, size_t C, double margin,
+                                 const void *weight, void *per, void *ds,
+                                 nn_winners *w) {
+  return NN_FN(nn_svm_loss)(s, label, n, C, margin, weight, per, ds, w);
+}
+
+static double NN_FN(op_sumsq)(const void *x, size_t count) {
+  return NN_FN(nn_sumsq)(x, count);
+}
+
+static void NN_FN(op_axpy)(size_t count, double alpha, const void *x,
+                           void *y) {
+  const NN_REAL *xs = x;
+  NN_REAL *ys = y;
+  NN_REAL a = (NN_REAL)alpha;
+  for (size_t k = 0; k < count; k++)
+    ys[k] += a * xs[k];
+}
+
+static void NN_FN(op_zero)(void *x, size_t count) {
+  NN_REAL *xs = x;
+  for (size_t k = 0; k < count; k++)
+    xs[k] = 0;
+}
+
+static void NN_FN(op_from_double)(const double *src, void *dst,
+                                  size_t count) {
+  NN_REAL *d = dst;
+  for (size_t k = 0; k < count; k++)
+    d[k] = (NN_REAL)src[k];
+}
+
+static void NN_FN(op_argmax)(const void *s, size_t n, size_t C,
+                             int32_t *pred) {
+  const NN_REAL *ss = s;
+  for (size_t i = 0; i < n; i++) {
+    size_t best = 0;
+    for (size_t j = 1; j < C; j++)
+      if (ss[i * C + j] > ss[i * C + best])
+        best = j;
+    pred[i] = (int32_t)best;
+  }
+}
+
+const nn_ops NN_FN(nn_ops) = {
+    .elem = sizeof(NN_REAL),
+    .is_float = sizeof(NN_REAL) == sizeof(float),
+    .affine_fwd = NN_FN(op_affine_fwd),
+    .affine_bwd = NN_FN(op_affine_bwd),
+    .relu_fwd = NN_FN(op_relu_fwd),
+    .relu_bwd = NN_FN(op_relu_bwd),
+    .tanh_fwd = NN_FN(op_tanh_fwd),
+    .tanh_bwd = NN_FN(op_tanh_bwd),
+    .dropout_fwd = NN_FN(op_dropout_fwd),
+    .dropout_bwd = NN_FN(op_dropout_bwd),
+    .softmax_loss = NN_FN(op_softmax_loss),
+    .svm_loss = NN_FN(op_svm_loss),
+    .sumsq = NN_FN(op_sumsq),
+    .axpy = NN_FN(op_axpy),
+    .zero = NN_FN(op_zero),
+    .from_double = NN_FN(op_from_double),
+    .argmax = NN_FN(op_argmax),
+};
+
+#undef NN_FN
+#undef NN_CAT
+#undef NN_CAT_

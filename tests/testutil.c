@@ -1,0 +1,261 @@
+#include "config.h"
+#include "testutil.h"
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+static const char *env_or(const char *name, const char *dflt)
+{
+  const char *v = getenv(name);
+  return v && *v ? v : dflt;
+}
+
+static void append(char **buf, size_t *len, size_t *cap, const char *p,
+                   size_t n)
+{
+  if (*len + n + 1 > *cap) {
+    *cap = (*len + n + 1) * 2;
+    *buf = realloc(*buf, *cap);
+  }
+  memcpy(*buf + *len, p, n);
+  *len += n;
+  (*buf)[*len] = 0;
+}
+
+run_result run_prog(const char *path, const char *const *argv)
+{
+  run_result r = {0, NULL, NULL};
+  int po[2], pe[2];
+  if (pipe(po) || pipe(pe))
+    abort();
+  pid_t pid = fork();
+  if (pid == 0) {
+    dup2(po[1], 1);
+    dup2(pe[1], 2);
+    close(po[0]);
+    close(pe[0]);
+    close(po[1]);
+    close(pe[1]);
+    size_t n = 0;
+    while (argv[n])
+      n++;
+    char **av = calloc(n + 2, sizeof *av);
+    av[0] = (char *)path;
+    for (size_t i = 1; i < n; i++)
+      av[i] = (char *)argv[i];
+    execv(path, av);
+    fprintf(stderr, "exec %s: %s\n", path, strerror(errno));
+    _exit(127);
+  }
+  close(po[1]);
+  close(pe[1]);
+  size_t lo = 0, co = 0, le = 0, ce = 0;
+  append(&r.out, &lo, &co, "", 0);
+  append(&r.err, &le, &ce, "", 0);
+  struct pollfd fds[2] = {{po[0], POLLIN, 0}, {pe[0], POLLIN, 0}};
+  int open_fds = 2;
+  char buf[65536];
+  while (open_fds) {
+    if (poll(fds, 2, -1) < 0 && errno != EINTR)
+      break;
+    for (int k = 0; k < 2; k++) {
+      if (fds[k].fd < 0 || !(fds[k].revents & (POLLIN | POLLHUP | POLLERR)))
+        continue;
+      ssize_t got = read(fds[k].fd, buf, sizeof buf);
+      if (got <= 0) {
+        close(fds[k].fd);
+        fds[k].fd = -1;
+        open_fds--;
+      } else if (k == 0)
+        append(&r.out, &lo, &co, buf, (size_t)got);
+      else
+        append(&r.err, &le, &ce, buf, (size_t)got);
+    }
+  }
+  int st;
+  while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+    ;
+  r.status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+  return r;
+}
+
+run_result run_tool(const char *tool, const char *const *argv)
+{
+  char path[4096];
+  snprintf(path, sizeof path, "%s/%s", env_or("NNC_TOOLS_DIR", "tools"), tool);
+  return run_prog(path, argv);
+}
+
+void run_free(run_result *r)
+{
+  free(r->out);
+  free(r->err);
+  r->out = r->err = NULL;
+}
+
+char *make_tmpdir(void)
+{
+  char tmpl[4096];
+  snprintf(tmpl, sizeof tmpl, "%s/nncheck-test-XXXXXX", env_or("TMPDIR", "/tmp"));
+  char *d = mkdtemp(tmpl);
+  return d ? strdup(d) : NULL;
+}
+
+char *read_file(const char *path, size_t *len)
+{
+  FILE *f = fopen(path, "rb");
+  if (!f)
+    return NULL;
+  char *buf = NULL;
+  size_t n = 0, cap = 0, got;
+  char tmp[65536];
+  while ((got = fread(tmp, 1, sizeof tmp, f)) > 0)
+    append(&buf, &n, &cap, tmp, got);
+  fclose(f);
+  if (!buf)
+    buf = calloc(1, 1);
+  if (len)
+    *len = n;
+  return buf;
+}
+
+const char *test_plugin(const char *name)
+{
+  static char path[4096];
+  snprintf(path, sizeof path, "%s/%s.so",
+           env_or("NNC_TEST_PLUGINS", "tests/plugins/.libs"), name);
+  return path;
+}
+
+size_t count_of(const char *hay, const char *needle)
+{
+  size_t n = 0, k = strlen(needle);
+  for (const char *p = hay; (p = strstr(p, needle)); p += k)
+    n++;
+  return n;
+}
+
+/* ---- a strict JSON syntax check (RFC 8259), enough to prove a report
+ * parses ------------------------------------------------------------------ */
+static const char *ws(const char *p)
+{
+  while (*p == ' ' || *p == '\n' || *p == '\t' || *p == '\r')
+    p++;
+  return p;
+}
+
+static const char *value(const char *p, int depth);
+
+static const char *string(const char *p)
+{
+  if (*p++ != '"')
+    return NULL;
+  while (*p != '"') {
+    if ((unsigned char)*p < 0x20)
+      return NULL;
+    if (*p == '\\') {
+      p++;
+      if (*p == 'u') {
+        for (int i = 1; i <= 4; i++)
+          if (!strchr("0123456789abcdefABCDEF", p[i]) || !p[i])
+            return NULL;
+        p += 5;
+        continue;
+      }
+      if (!*p || !strchr("\"\\/bfnrt", *p))
+        return NULL;
+    }
+    p++;
+  }
+  return p + 1;
+}
+
+static const char *number(const char *p)
+{
+  if (*p == '-')
+    p++;
+  if (*p == '0')
+    p++;
+  else if (*p >= '1' && *p <= '9')
+    while (*p >= '0' && *p <= '9')
+      p++;
+  else
+    return NULL;
+  if (*p == '.') {
+    p++;
+    if (!(*p >= '0' && *p <= '9'))
+      return NULL;
+    while (*p >= '0' && *p <= '9')
+      p++;
+  }
+  if (*p == 'e' || *p == 'E') {
+    p++;
+    if (*p == '+' || *p == '-')
+      p++;
+    if (!(*p >= '0' && *p <= '9'))
+      return NULL;
+    while (*p >= '0' && *p <= '9')
+      p++;
+  }
+  return p;
+}
+
+static const char *value(const char *p, int depth)
+{
+  if (depth > 64)
+    return NULL;
+  p = ws(p);
+  if (*p == '{') {
+    p = ws(p + 1);
+    if (*p == '}')
+      return p + 1;
+    for (;;) {
+      if (!(p = string(ws(p))))
+        return NULL;
+      p = ws(p);
+      if (*p++ != ':')
+        return NULL;
+      if (!(p = value(p, depth + 1)))
+        return NULL;
+      p = ws(p);
+      if (*p == '}')
+        return p + 1;
+      if (*p++ != ',')
+        return NULL;
+    }
+  }
+  if (*p == '[') {
+    p = ws(p + 1);
+    if (*p == ']')
+      return p + 1;
+    for (;;) {
+      if (!(p = value(p, depth + 1)))
+        return NULL;
+      p = ws(p);
+      if (*p == ']')
+        return p + 1;
+      if (*p++ != ',')
+        return NULL;
+    }
+  }
+  if (*p == '"')
+    return string(p);
+  if (!strncmp(p, "true", 4))
+    return p + 4;
+  if (!strncmp(p, "false", 5))
+    return p + 5;
+  if (!strncmp(p, "null", 4))
+    return p + 4;
+  return number(p);
+}
+
+int json_valid(const char *s)
+{
+  const char *p = value(s, 0);
+  return p && !*ws(p);
+}

@@ -1,0 +1,28 @@
+/* Helpers for the suites that run the real tools on real plugins. */
+#ifndef NNC_TESTUTIL_H
+#define NNC_TESTUTIL_H
+#include <stddef.h>
+
+typedef struct run_result {
+  int status;   /* exit status, or 128 + signal */
+  char *out;    /* stdout, NUL-terminated */
+  char *err;    /* stderr */
+} run_result;
+
+/* Run tools/TOOL with the NULL-terminated argv (argv[0] is ignored). */
+run_result run_tool(const char *tool, const char *const *argv);
+/* Run any program (path) with argv. */
+run_result run_prog(const char *path, const char *const *argv);
+void run_free(run_result *r);
+/* A fresh empty directory under $TMPDIR; free() the result. */
+char *make_tmpdir(void);
+/* Whole file into memory (NUL-terminated); NULL if unreadable. */
+char *read_file(const char *path, size_t *len);
+/* The path of a test-only plugin by name (tests/plugins/.libs/NAME.so). */
+const char *test_plugin(const char *name);
+/* 1 if s is one syntactically valid JSON value. */
+int json_valid(const char *s);
+/* Count occurrences of needle in hay. */
+size_t count_of(const char *hay, const char *needle);
+
+#endif

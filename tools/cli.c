@@ -1,0 +1,81 @@
+#include "config.h"
+#include "cli.h"
+#include <nncheck/nncheck.h>
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+const char *cli_tool = "nncheck";
+
+void cli_error(const char *fmt, ...)
+{
+  va_list ap;
+  fprintf(stderr, "%s: ", cli_tool);
+  va_start(ap, fmt);
+  vfprintf(stderr, fmt, ap);
+  va_end(ap);
+  fputc('\n', stderr);
+}
+
+uint64_t cli_u64(const char *opt, const char *s, uint64_t lo, uint64_t hi)
+{
+  char *end;
+  errno = 0;
+  if (!s || !*s || *s == '-' || *s == '+' || *s == ' ') {
+    cli_error("%s: '%s' is not a whole number: give one in [%llu, %llu]", opt,
+              s ? s : "", (unsigned long long)lo, (unsigned long long)hi);
+    exit(NNC_EXIT_USAGE);
+  }
+  unsigned long long v = strtoull(s, &end, 10);
+  if (errno || *end || v < lo || v > hi) {
+    cli_error("%s: '%s' is not a whole number in [%llu, %llu]", opt, s,
+              (unsigned long long)lo, (unsigned long long)hi);
+    exit(NNC_EXIT_USAGE);
+  }
+  return v;
+}
+
+double cli_double(const char *opt, const char *s, double lo, double hi)
+{
+  char *end;
+  errno = 0;
+  double v = s && *s ? strtod(s, &end) : NAN;
+  if (!s || !*s || errno || *end || !isfinite(v) || v < lo || v > hi) {
+    cli_error("%s: '%s' is not a number in [%g, %g]", opt, s ? s : "", lo, hi);
+    exit(NNC_EXIT_USAGE);
+  }
+  return v;
+}
+
+void cli_mkdirs(const char *opt, const char *dir)
+{
+  char buf[4096];
+  if (!*dir || strlen(dir) >= sizeof buf) {
+    cli_error("%s: '%s' is not a usable directory name", opt, dir);
+    exit(NNC_EXIT_USAGE);
+  }
+  strcpy(buf, dir);
+  for (char *p = buf + 1;; p++) {
+    if (*p == '/' || !*p) {
+      char c = *p;
+      *p = 0;
+      if (mkdir(buf, 0777) != 0 && errno != EEXIST) {
+        cli_error("%s: cannot create directory %s: %s", opt, buf,
+                  strerror(errno));
+        exit(NNC_EXIT_USAGE);
+      }
+      *p = c;
+      if (!c)
+        break;
+    }
+  }
+  struct stat st;
+  if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
+    cli_error("%s: %s is not a directory", opt, dir);
+    exit(NNC_EXIT_USAGE);
+  }
+}

@@ -1,0 +1,213 @@
+/* gradcheck: is a net's or a layer's analytic gradient right?
+ * Parse the options, make one library call, print the report, exit with the
+ * documented status. */
+#include "config.h"
+#include "cli.h"
+#include <nncheck/nncheck.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void usage(FILE *f)
+{
+  fputs(
+      "Usage: gradcheck [OPTIONS] PLUGIN\n"
+      "Check a net's or a layer's analytic gradient against centered finite\n"
+      "differences, block by block.  PLUGIN is a path to a plugin .so or the\n"
+      "name of a bundled plugin or fixture (see --list).\n"
+      "\n"
+      "Options (default in brackets):\n"
+      "  --args STRING     argument string for the plugin's create() [\"\"]\n"
+      "  --seed N          fixes every random choice: datapoints, inputs,\n"
+      "                    coordinates, dropout masks [1]\n"
+      "  --examples N      datapoints (net) or batch size (layer) [3]\n"
+      "  --samples K       coordinates per block: first, last and a seeded\n"
+      "                    spread; 0 checks every coordinate [10]\n"
+      "  --burn-in N       plain SGD steps before checking (nets) [5]\n"
+      "  --h H             finite-difference step, relative to max(1,|x|)\n"
+      "                    [1e-5 for double blocks, 1e-2 for float32 blocks]\n"
+      "  --sweep-h         also sweep h over 1e-1 .. 1e-10 and report the\n"
+      "                    error per step (plotted with --plots)\n"
+      "  --part P          check only one loss part: data, reg or all\n"
+      "                    [data, reg and all apart, when there is a reg term]\n"
+      "  --block NAME      check only this block\n"
+      "  --index I         with --block: check only this coordinate\n"
+      "  --eval            evaluate in inference mode (dropout off) [train mode,\n"
+      "                    dropout on under the fixed seed]\n"
+      "  --reg-warn F      warn when a block's regularization gradient exceeds\n"
+      "                    F times its data gradient [10]\n"
+      "  --json            print the report as JSON\n"
+      "  --tap             print the report as TAP (one test per block and part)\n"
+      "  --plots DIR       write error plots (.dat, .gp, .png, .svg) into DIR\n"
+      "  --list            list the bundled plugins and fixtures: name, kind,\n"
+      "                    description, tab-separated\n"
+      "  -h, --help        this help\n"
+      "\n"
+      "Exit status:\n"
+      "  0  every checked gradient passed\n"
+      "  1  a gradient problem was found (a block FAILed)\n"
+      "  2  usage or bad input: arguments, plugin file, ABI mismatch\n"
+      "  3  the plugin misbehaved: an error, NaN/Inf, a broken contract\n"
+      "\n"
+      "Plugins are searched in $NNCHECK_PLUGIN_PATH, the build tree and the\n"
+      "installed plugin directory.\n",
+      f);
+}
+
+static int list_plugins(void)
+{
+  nnc_plugin_listing *v;
+  size_t n;
+  char err[512];
+  int rc = nnc_plugin_list(&v, &n, err, sizeof err);
+  if (rc != NNC_OK) {
+    cli_error("--list: %s", err);
+    return nnc_err_exit_status(rc);
+  }
+  for (size_t i = 0; i < n; i++)
+    printf("%s\t%s\t%s\n", v[i].name,
+           v[i].kind == NNC_KIND_NET     ? "net"
+           : v[i].kind == NNC_KIND_LAYER ? "layer"
+                                         : "broken",
+           v[i].summary);
+  free(v);
+  return 0;
+}
+
+enum {
+  OPT_ARGS = 256, OPT_SEED, OPT_EXAMPLES, OPT_SAMPLES, OPT_BURNIN, OPT_H,
+  OPT_SWEEP, OPT_PART, OPT_BLOCK, OPT_INDEX, OPT_EVAL, OPT_REGWARN, OPT_JSON,
+  OPT_TAP, OPT_PLOTS, OPT_LIST
+};
+
+int main(int argc, char **argv)
+{
+  cli_tool = "gradcheck";
+  static const struct option longopts[] = {
+      {"args", required_argument, 0, OPT_ARGS},
+      {"seed", required_argument, 0, OPT_SEED},
+      {"examples", required_argument, 0, OPT_EXAMPLES},
+      {"samples", required_argument, 0, OPT_SAMPLES},
+      {"burn-in", required_argument, 0, OPT_BURNIN},
+      {"h", required_argument, 0, OPT_H},
+      {"sweep-h", no_argument, 0, OPT_SWEEP},
+      {"part", required_argument, 0, OPT_PART},
+      {"block", required_argument, 0, OPT_BLOCK},
+      {"index", required_argument, 0, OPT_INDEX},
+      {"eval", no_argument, 0, OPT_EVAL},
+      {"reg-warn", required_argument, 0, OPT_REGWARN},
+      {"json", no_argument, 0, OPT_JSON},
+      {"tap", no_argument, 0, OPT_TAP},
+      {"plots", required_argument, 0, OPT_PLOTS},
+      {"list", no_argument, 0, OPT_LIST},
+      {"help", no_argument, 0, 'h'},
+      {0, 0, 0, 0}};
+  nnc_gradcheck_opts o;
+  nnc_gradcheck_opts_init(&o);
+  const char *args = "", *plots = NULL;
+  int json = 0, tap = 0, list = 0, c;
+  opterr = 0;
+  while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+    switch (c) {
+    case OPT_ARGS: args = optarg; break;
+    case OPT_SEED: o.seed = cli_u64("--seed", optarg, 0, UINT64_MAX); break;
+    case OPT_EXAMPLES:
+      o.examples = cli_u64("--examples", optarg, 1, 1000000);
+      break;
+    case OPT_SAMPLES: o.samples = cli_u64("--samples", optarg, 0, 1u << 30); break;
+    case OPT_BURNIN: o.burn_in = cli_u64("--burn-in", optarg, 0, 100000); break;
+    case OPT_H: o.h = cli_double("--h", optarg, 1e-15, 1); break;
+    case OPT_SWEEP: o.sweep_h = 1; break;
+    case OPT_PART:
+      if (!strcmp(optarg, "data"))
+        o.part = NNC_F_DATA;
+      else if (!strcmp(optarg, "reg"))
+        o.part = NNC_F_REG;
+      else if (!strcmp(optarg, "all"))
+        o.part = NNC_F_ALL;
+      else {
+        cli_error("--part: '%s' is not one of data, reg, all", optarg);
+        return NNC_EXIT_USAGE;
+      }
+      break;
+    case OPT_BLOCK: o.block = optarg; break;
+    case OPT_INDEX:
+      o.index = (long)cli_u64("--index", optarg, 0, (uint64_t)1 << 62);
+      break;
+    case OPT_EVAL: o.train = 0; break;
+    case OPT_REGWARN:
+      o.reg_dominates = cli_double("--reg-warn", optarg, 0, 1e300);
+      break;
+    case OPT_JSON: json = 1; break;
+    case OPT_TAP: tap = 1; break;
+    case OPT_PLOTS: plots = optarg; break;
+    case OPT_LIST: list = 1; break;
+    case 'h': usage(stdout); return 0;
+    default:
+      if (optopt)
+        cli_error("option '%s' needs a value or is unknown: see gradcheck "
+                  "--help",
+                  argv[optind - 1]);
+      else
+        cli_error("unknown option '%s': see gradcheck --help",
+                  argv[optind - 1]);
+      return NNC_EXIT_USAGE;
+    }
+  }
+  if (list)
+    return list_plugins();
+  if (optind != argc - 1) {
+    cli_error(optind >= argc ? "no PLUGIN given: see gradcheck --help or "
+                               "gradcheck --list"
+                             : "one PLUGIN expected, got %d arguments: see "
+                               "gradcheck --help",
+              argc - optind);
+    return NNC_EXIT_USAGE;
+  }
+  if (json && tap) {
+    cli_error("--json and --tap exclude each other: choose one");
+    return NNC_EXIT_USAGE;
+  }
+  if (o.index >= 0 && !o.block) {
+    cli_error("--index needs --block NAME to say which block it indexes");
+    return NNC_EXIT_USAGE;
+  }
+  if (plots)
+    cli_mkdirs("--plots", plots);
+  char err[2048];
+  nnc_model *m;
+  int rc = nnc_model_load(argv[optind], args, &m, err, sizeof err);
+  if (rc != NNC_OK) {
+    cli_error("%s", err);
+    return nnc_err_exit_status(rc);
+  }
+  nnc_gradcheck_result *res = NULL;
+  rc = nnc_gradcheck(m, &o, &res);
+  if (!res) {
+    cli_error("out of memory");
+    nnc_model_close(m);
+    return NNC_EXIT_USAGE;
+  }
+  if (json)
+    nnc_gradcheck_report_json(res, stdout);
+  else if (tap)
+    nnc_gradcheck_report_tap(res, stdout);
+  else
+    nnc_gradcheck_report_text(res, stdout);
+  fflush(stdout);
+  int status = nnc_gradcheck_exit_status(res);
+  if (rc != NNC_OK)
+    cli_error("%s", res->error_msg);
+  if (plots && res->nblocks) {
+    int prc = nnc_gradcheck_plots(res, plots, err, sizeof err);
+    if (prc != NNC_OK) {
+      cli_error("--plots: %s", err);
+      if (status == NNC_EXIT_OK)
+        status = nnc_err_exit_status(prc);
+    }
+  }
+  nnc_gradcheck_free(res);
+  nnc_model_close(m);
+  return status;
+}
