@@ -99,7 +99,8 @@ static int read_blocks(nnc_model *m)
   m->nblocks = n + extra;
   m->blocks = calloc(n + extra + 1, sizeof *m->blocks);
   m->grads = calloc(n + extra + 1, sizeof *m->grads);
-  if (!m->blocks || !m->grads)
+  m->gnorm = calloc(n + extra + 1, sizeof *m->gnorm);
+  if (!m->blocks || !m->grads || !m->gnorm)
     return nnci_fail(m, NNC_ENOMEM, "out of memory");
   for (size_t i = 0; i < n; i++) {
     nnc_block *b = &m->blocks[i];
@@ -264,6 +265,7 @@ void nnc_model_close(nnc_model *m)
   for (size_t i = 0; i < m->nblocks; i++)
     free(m->grads[i]);
   free(m->grads);
+  free(m->gnorm);
   free(m->blocks);
   free(m->sel);
   free(m->x);
@@ -388,6 +390,11 @@ double nnc_model_set(nnc_model *m, size_t block, size_t i, double v)
   return nnci_load(b->data, b->dtype, i);
 }
 
+double nnc_model_grad_norm(const nnc_model *m, size_t block)
+{
+  return m->gnorm[block];
+}
+
 double nnc_model_grad(const nnc_model *m, size_t block, size_t i)
 {
   return nnci_load(m->grads[block], m->blocks[block].dtype, i);
@@ -462,8 +469,26 @@ int nnc_model_backward(nnc_model *m)
                      m->d.kind == NNC_KIND_NET ? "backward" : "layer_backward",
                      perr[0] ? perr : "(no reason given)");
   for (size_t b = 0; b < m->nblocks; b++) {
+    /* One branch-free pass: the sum of squares is finite exactly when no
+     * element is NaN (the sentinel is one) or Inf, barring overflow of the
+     * squares, which the careful pass below sorts out. */
     const nnc_block *blk = &m->blocks[b];
+    double ss = 0;
+    if (blk->dtype == NNC_F32) {
+      const float *g = m->grads[b];
+      for (size_t i = 0; i < blk->count; i++)
+        ss += (double)g[i] * (double)g[i];
+    } else {
+      const double *g = m->grads[b];
+      for (size_t i = 0; i < blk->count; i++)
+        ss += g[i] * g[i];
+    }
+    if (isfinite(ss)) {
+      m->gnorm[b] = sqrt(ss);
+      continue;
+    }
     size_t unwritten = 0, first = 0;
+    double big = 0;
     for (size_t i = 0; i < blk->count; i++) {
       if (is_sentinel(m->grads[b], blk->dtype, i)) {
         if (!unwritten++)
@@ -477,6 +502,8 @@ int nnc_model_backward(nnc_model *m)
                          "'%s' at index %zu: find where the backward pass "
                          "overflows or divides by zero",
                          m->d.name, g, blk->name, i);
+      if (fabs(g) > big)
+        big = fabs(g);
     }
     if (unwritten) {
       int is_input = m->d.kind == NNC_KIND_LAYER && b == m->nparam;
@@ -488,6 +515,12 @@ int nnc_model_backward(nnc_model *m)
           m->d.name, unwritten, blk->count, is_input ? "the input" : "block",
           blk->name, first, is_input ? "dx" : "grads[i]");
     }
+    ss = 0; /* finite but huge: scale before squaring */
+    for (size_t i = 0; i < blk->count; i++) {
+      double g = nnci_load(m->grads[b], blk->dtype, i) / big;
+      ss += g * g;
+    }
+    m->gnorm[b] = big * sqrt(ss);
   }
   return NNC_OK;
 }
