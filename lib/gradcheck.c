@@ -7,6 +7,8 @@
  * block (first, last and a seeded spread), kinks recognised by the winner
  * fingerprint, bands printed beside each verdict and relaxed with depth. */
 #include "config.h"
+#include "audit.h"
+#include "gc_internal.h"
 #include "model.h"
 #include "rng.h"
 #include <float.h>
@@ -16,12 +18,6 @@
 
 enum { STREAM_COORDS = 11, STREAM_BURNIN = 12 };
 
-#define EPS_F64 DBL_EPSILON
-#define EPS_F32 ((double)FLT_EPSILON)
-/* Round-off of f is taken as this many ulps of its magnitude: a forward pass
- * of many operations loses more than one. */
-#define NOISE_ULPS 64.0
-#define TINY 1e-10
 #define BURNIN_BATCH 32
 #define BURNIN_EXTEND 10 /* at most this many times --burn-in steps */
 
@@ -40,6 +36,10 @@ void nnc_gradcheck_opts_init(nnc_gradcheck_opts *o)
   o->block = NULL;
   o->index = -1;
   o->reg_dominates = 10;
+  o->audits = 1;
+  o->strict = 0;
+  o->project = 0;
+  o->probes = 4;
 }
 
 const char *nnc_verdict_name(int v)
@@ -48,14 +48,12 @@ const char *nnc_verdict_name(int v)
   case NNC_PASS: return "PASS";
   case NNC_WARN: return "WARN";
   case NNC_FAIL: return "FAIL";
-  default: return "SKIP";
+  case NNC_SKIP: return "SKIP";
+  default: return "INCONCLUSIVE";
   }
 }
 
-static void warn(nnc_gradcheck_result *r, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-
-static void warn(nnc_gradcheck_result *r, const char *fmt, ...)
+void nnci_gc_warn(nnc_gradcheck_result *r, const char *fmt, ...)
 {
   char buf[1024];
   va_list ap;
@@ -71,20 +69,25 @@ static void warn(nnc_gradcheck_result *r, const char *fmt, ...)
     r->nwarnings++;
 }
 
-typedef struct ctx {
-  nnc_model *m;
-  const nnc_gradcheck_opts *o;
-  nnc_gradcheck_result *r;
-  uint64_t seed;     /* the seed every loss of the check uses */
-  uint32_t train;    /* NNC_F_TRAIN or 0 */
-} ctx;
+#define warn nnci_gc_warn
+
+int nnc_verdict_rank(int v)
+{
+  switch (v) {
+  case NNC_PASS: return 0;
+  case NNC_SKIP: return 1;
+  case NNC_WARN: return 2;
+  case NNC_INCONCLUSIVE: return 3;
+  default: return 4;
+  }
+}
+
+typedef gc_ctx ctx;
 
 static int loss_at(ctx *c, uint32_t part, double *L, int counted)
 {
-  c->r->loss_evals++;
-  if (counted)
-    c->r->check_evals++;
-  return nnc_model_loss(c->m, NULL, c->seed, part | c->train, L);
+  c->part = part;
+  return nnci_gc_loss(c, L, counted);
 }
 
 /* ---- burn-in: a few plain SGD steps so that the check happens in a
@@ -254,113 +257,6 @@ static uint64_t name_stream(const char *s)
   return STREAM_COORDS ^ h;
 }
 
-/* ---- one coordinate --------------------------------------------------- */
-
-typedef struct estimate {
-  double numeric, h, noise;
-  int kink;
-} estimate;
-
-static int centered(ctx *c, size_t b, size_t i, double h, uint32_t part,
-                    double scale, estimate *e)
-{
-  nnc_model *m = c->m;
-  double x = nnc_model_get(m, b, i);
-  double hh = h * (fabs(x) > 1 ? fabs(x) : 1);
-  nnc_winners wp, wm;
-  double fp, fm;
-  int rc;
-  double xp = nnc_model_set(m, b, i, x + hh);
-  if ((rc = loss_at(c, part, &fp, 1)))
-    goto restore;
-  int have_w = nnc_model_winners(m, &wp) == NNC_OK;
-  double xm = nnc_model_set(m, b, i, x - hh);
-  if ((rc = loss_at(c, part, &fm, 1)))
-    goto restore;
-  if (have_w)
-    have_w = nnc_model_winners(m, &wm) == NNC_OK;
-  double step = xp - xm; /* what was really stored, for a float block */
-  e->h = hh;
-  e->numeric = step != 0 ? (fp - fm) / step : 0;
-  double eps = m->blocks[b].dtype == NNC_F32 ? EPS_F32 : EPS_F64;
-  double mag = fabs(fp) > fabs(fm) ? fabs(fp) : fabs(fm);
-  if (scale > mag)
-    mag = scale;
-  e->noise = step != 0 ? NOISE_ULPS * eps * mag / step : INFINITY;
-  e->kink = have_w && (wp.hash != wm.hash || wp.ties != wm.ties);
-restore:
-  nnc_model_set(m, b, i, x);
-  return rc;
-}
-
-static double relerr(double a, double n)
-{
-  double d = fabs(a - n), s = fabs(a) > fabs(n) ? fabs(a) : fabs(n);
-  return s == 0 ? 0 : d / s;
-}
-
-static uint32_t band_verdict(double re, double pass_tol, double fail_tol)
-{
-  return re <= pass_tol ? NNC_PASS : re <= fail_tol ? NNC_WARN : NNC_FAIL;
-}
-
-static int check_coord(ctx *c, size_t b, size_t i, uint32_t part, double a,
-                       double h, double scale, nnc_gc_block *gb,
-                       nnc_gc_coord *out)
-{
-  estimate e;
-  int rc = centered(c, b, i, h, part, scale, &e);
-  if (rc)
-    return rc;
-  uint32_t flags = 0;
-  if (e.kink) {
-    /* A winner changed between x-h and x+h: the difference straddles a
-     * kink.  Smaller steps usually avoid it; say which one did. */
-    flags |= NNC_GC_KINK;
-    double hr = h;
-    for (int t = 0; t < 3 && e.kink; t++) {
-      hr /= 10;
-      if ((rc = centered(c, b, i, hr, part, scale, &e)))
-        return rc;
-    }
-    if (!e.kink)
-      flags |= NNC_GC_KINK_RESOLVED;
-  }
-  out->index = i;
-  out->analytic = a;
-  out->numeric = e.numeric;
-  out->h = e.h;
-  out->noise = e.noise;
-  out->relerr = relerr(a, e.numeric);
-  double diff = fabs(a - e.numeric);
-  double mx = fabs(a) > fabs(e.numeric) ? fabs(a) : fabs(e.numeric);
-  if (a == 0 && e.numeric == 0) {
-    flags |= NNC_GC_ZERO;
-    out->verdict = NNC_PASS;
-  } else {
-    out->verdict = band_verdict(out->relerr, gb->pass_tol, gb->fail_tol);
-    if (out->verdict != NNC_PASS && diff <= e.noise) {
-      /* A large relative error between numbers that agree to within what
-       * the finite difference can resolve: no evidence of a bug. */
-      flags |= NNC_GC_NOISE;
-      out->verdict = NNC_PASS;
-    }
-    if ((flags & NNC_GC_KINK) && !(flags & NNC_GC_KINK_RESOLVED) &&
-        out->verdict == NNC_FAIL)
-      out->verdict = NNC_WARN; /* a kink at every step: no evidence */
-  }
-  if (mx > e.noise && !(flags & NNC_GC_ZERO))
-    gb->live++;
-  if (mx < TINY && !(flags & NNC_GC_ZERO)) {
-    flags |= NNC_GC_TINY;
-    gb->tiny++;
-  }
-  if ((flags & NNC_GC_KINK) && !(flags & NNC_GC_KINK_RESOLVED))
-    gb->kinks++;
-  out->flags = flags;
-  return NNC_OK;
-}
-
 /* The bands of the notes, for a block: relerr above fail_tol is wrong, between
  * pass_tol and fail_tol uncomfortable.  Deeper blocks accumulate round-off
  * on the way, so the bands widen with depth; float32 elements resolve far
@@ -382,7 +278,7 @@ static void set_bands(nnc_gc_block *gb, const nnc_block *blk)
     gb->pass_tol = gb->fail_tol;
 }
 
-static double default_h(const nnc_gradcheck_opts *o, uint32_t dtype)
+double nnci_default_h(const nnc_gradcheck_opts *o, uint32_t dtype)
 {
   if (o->h > 0)
     return o->h;
@@ -410,28 +306,85 @@ static size_t coords_cap(const nnc_gradcheck_opts *o, size_t count)
   return o->samples == 0 || k > count ? count : k;
 }
 
+/* Keep the part's analytic gradient as double: kink re-tests re-derive at
+ * other points and overwrite the model's buffers. */
+static int keep_grads(ctx *c)
+{
+  nnc_model *m = c->m;
+  if (!c->grad) {
+    c->grad = calloc(m->nblocks, sizeof *c->grad);
+    if (!c->grad)
+      return nnci_fail(m, NNC_ENOMEM, "out of memory");
+  }
+  for (size_t b = 0; b < m->nblocks; b++) {
+    free(c->grad[b]);
+    c->grad[b] = malloc(m->blocks[b].count * sizeof **c->grad);
+    if (!c->grad[b])
+      return nnci_fail(m, NNC_ENOMEM, "out of memory");
+    for (size_t i = 0; i < m->blocks[b].count; i++)
+      c->grad[b][i] = nnc_model_grad(m, b, i);
+  }
+  return NNC_OK;
+}
+
+static void free_grads(ctx *c)
+{
+  for (size_t b = 0; c->grad && b < c->m->nblocks; b++)
+    free(c->grad[b]);
+  free(c->grad);
+  c->grad = NULL;
+}
+
+/* Set up the base point of a part: its loss, fingerprint and gradient. */
+static int base_point(ctx *c, uint32_t part)
+{
+  nnc_model *m = c->m;
+  int rc;
+  double L;
+  if ((rc = loss_at(c, part, &L, 0)))
+    return rc;
+  if (part == NNC_F_ALL)
+    c->r->loss = L;
+  c->f0 = L;
+  c->scale = loss_scale(m);
+  c->have_w = nnc_model_winners(m, &c->w0) == NNC_OK;
+  c->r->backward_calls++;
+  if ((rc = nnc_model_backward(m)))
+    return rc;
+  return keep_grads(c);
+}
+
+/* The block's verdict: the worst entry (rank, then error), and never PASS
+ * when no checked entry carried a derivative above round-off. */
+static void block_verdict(nnc_gc_block *gb)
+{
+  gb->verdict = NNC_PASS;
+  gb->worst = 0;
+  for (size_t k = 0; k < gb->ncoords; k++) {
+    const nnc_gc_coord *w = &gb->coords[gb->worst], *q = &gb->coords[k];
+    int rq = nnc_verdict_rank((int)q->verdict), rw = nnc_verdict_rank((int)w->verdict);
+    if (rq > rw || (rq == rw && q->relerr > w->relerr))
+      gb->worst = k;
+    if (rq > nnc_verdict_rank((int)gb->verdict))
+      gb->verdict = q->verdict;
+  }
+  if (gb->live == 0 && gb->verdict == NNC_PASS)
+    gb->verdict = NNC_SKIP;
+}
+
 static int check_part(ctx *c, uint32_t part, long only_block,
                       double *norms_out)
 {
   nnc_model *m = c->m;
   nnc_gradcheck_result *r = c->r;
   int rc;
-  double L;
-  if ((rc = loss_at(c, part, &L, 0)))
+  if ((rc = base_point(c, part)))
     return rc;
-  if (part == NNC_F_ALL)
-    r->loss = L;
-  double scale = loss_scale(m);
-  r->backward_calls++;
-  if ((rc = nnc_model_backward(m)))
-    return rc;
-  /* Keep the analytic gradient: perturbed losses do not change it, but a
-   * later backward would. */
   for (size_t b = 0; b < m->nblocks; b++) {
     if (only_block >= 0 && (size_t)only_block != b)
       continue;
     const nnc_block *blk = &m->blocks[b];
-    nnc_gc_block *gb = &r->blocks[r->nblocks];
+    nnc_gc_block *gb = &r->blocks[r->nblocks++];
     memset(gb, 0, sizeof *gb);
     gb->name = strdup(blk->name);
     gb->part = part;
@@ -442,63 +395,40 @@ static int check_part(ctx *c, uint32_t part, long only_block,
     gb->grad_norm = nnc_model_grad_norm(m, b);
     if (norms_out)
       norms_out[b] = gb->grad_norm;
-    size_t cap = coords_cap(c->o, blk->count);
-    if (c->o->index >= 0)
-      cap = 1;
-    size_t *idx = malloc(cap * sizeof *idx);
-    double *an = malloc(cap * sizeof *an);
-    gb->coords = calloc(cap, sizeof *gb->coords);
-    if (!idx || !an || !gb->coords) {
-      free(idx);
-      free(an);
-      return nnci_fail(m, NNC_ENOMEM, "out of memory");
-    }
-    r->nblocks++;
-    size_t n;
+    size_t n, *idx;
     if (c->o->index >= 0) {
-      if ((size_t)c->o->index >= blk->count) {
-        free(idx);
-        free(an);
+      if ((size_t)c->o->index >= blk->count)
         return nnci_fail(m, NNC_EARG,
                          "index %ld is outside block '%s' (%zu elements)",
                          c->o->index, blk->name, blk->count);
-      }
+      idx = malloc(sizeof *idx);
+      if (!idx)
+        return nnci_fail(m, NNC_ENOMEM, "out of memory");
       idx[0] = (size_t)c->o->index;
       n = 1;
+    } else if (c->o->project) {
+      idx = NULL;
+      n = 0;
     } else {
+      idx = malloc(coords_cap(c->o, blk->count) * sizeof *idx);
+      if (!idx)
+        return nnci_fail(m, NNC_ENOMEM, "out of memory");
       n = pick_coords(c->o, blk->count, name_stream(blk->name), idx);
     }
-    for (size_t k = 0; k < n; k++)
-      an[k] = nnc_model_grad(m, b, idx[k]);
-    double h = default_h(c->o, blk->dtype);
     for (size_t k = 0; k < n; k++) {
-      if ((rc = check_coord(c, b, idx[k], part, an[k], h, scale, gb,
-                            &gb->coords[k]))) {
+      nnc_gc_coord *e = nnci_gc_push(gb);
+      if (!e || (rc = nnci_gc_coord(c, b, idx[k], gb, e))) {
         free(idx);
-        free(an);
-        return rc;
+        return e ? rc : nnci_fail(m, NNC_ENOMEM, "out of memory");
       }
       gb->checked++;
-      if (gb->coords[k].relerr > gb->coords[gb->worst].relerr ||
-          (gb->coords[k].verdict > gb->coords[gb->worst].verdict))
-        gb->worst = k;
-      if (gb->coords[k].verdict > gb->verdict)
-        gb->verdict = gb->coords[k].verdict;
     }
-    /* the worst is the worst verdict first, then the largest error */
-    for (size_t k = 0; k < n; k++) {
-      const nnc_gc_coord *w = &gb->coords[gb->worst], *q = &gb->coords[k];
-      if (q->verdict > w->verdict ||
-          (q->verdict == w->verdict && q->relerr > w->relerr))
-        gb->worst = k;
-    }
-    if (gb->live == 0 && gb->verdict == NNC_PASS)
-      gb->verdict = NNC_SKIP; /* nothing was compared that carried signal */
     free(idx);
-    free(an);
-    /* The analytic gradient of this part is needed again for the next
-     * block: the perturbed losses were not followed by backward, so the
-     * model's grad buffers still hold it. */
+    if (c->o->project && c->o->index < 0 && (rc = nnci_gc_project(c, b, gb)))
+      return rc;
+    if (c->o->index < 0 && (rc = nnci_gc_ties(c, b, gb, 0)))
+      return rc;
+    block_verdict(gb);
   }
   return NNC_OK;
 }
@@ -511,12 +441,7 @@ static int sweep(ctx *c, uint32_t part)
   nnc_model *m = c->m;
   nnc_gradcheck_result *r = c->r;
   int rc;
-  double L;
-  if ((rc = loss_at(c, part, &L, 0)))
-    return rc;
-  double scale = loss_scale(m);
-  r->backward_calls++;
-  if ((rc = nnc_model_backward(m)))
+  if ((rc = base_point(c, part)))
     return rc;
   r->sweeps = calloc(m->nblocks, sizeof *r->sweeps);
   if (!r->sweeps)
@@ -540,12 +465,12 @@ static int sweep(ctx *c, uint32_t part)
     for (size_t j = 0; j < nh; j++) {
       double worst = 0;
       for (size_t k = 0; k < n; k++) {
-        estimate e;
-        if ((rc = centered(c, b, idx[k], hs[j], part, scale, &e))) {
+        gc_est e;
+        if ((rc = nnci_gc_centered(c, b, idx[k], hs[j], &e))) {
           free(idx);
           return rc;
         }
-        double re = relerr(nnc_model_grad(m, b, idx[k]), e.numeric);
+        double re = nnci_relerr(c->grad[b][idx[k]], e.numeric);
         if (re > worst)
           worst = re;
       }
@@ -581,9 +506,12 @@ static void summarize(ctx *c, const double *norms_data, const double *norms_reg)
            gb->name,
            gb->part == NNC_F_DATA ? "data" : gb->part == NNC_F_REG ? "reg" : "all",
            gb->tiny);
-    if (gb->verdict > r->verdict && gb->verdict != NNC_SKIP)
+    if (nnc_verdict_rank((int)gb->verdict) > nnc_verdict_rank((int)r->verdict))
       r->verdict = gb->verdict;
   }
+  for (size_t k = 0; k < r->naudits; k++)
+    if (r->audits[k].verdict == NNC_FAIL)
+      r->verdict = NNC_FAIL;
   /* A block live in no part has no effect on the loss as checked. */
   for (size_t b = 0; b < m->nblocks; b++) {
     size_t live = 0, seen = 0;
@@ -613,16 +541,23 @@ int nnc_gradcheck(nnc_model *m, const nnc_gradcheck_opts *opts,
   *res = r;
   if (!r)
     return NNC_ENOMEM;
-  ctx c = {m, opts, r, opts->seed, opts->train ? NNC_F_TRAIN : 0};
+  ctx c;
+  memset(&c, 0, sizeof c);
+  c.m = m;
+  c.o = opts;
+  c.r = r;
+  c.seed = opts->seed;
+  c.train = opts->train ? NNC_F_TRAIN : 0;
   snprintf(r->plugin, sizeof r->plugin, "%s", m->d.name);
   snprintf(r->path, sizeof r->path, "%s", m->path);
   snprintf(r->spec, sizeof r->spec, "%s", m->spec);
   snprintf(r->args, sizeof r->args, "%s", m->args);
   r->kind = m->d.kind;
   r->seed = opts->seed;
+  r->strict = opts->strict;
   r->has_winners = m->d.winners != NULL;
-  r->h_double = default_h(opts, NNC_F64);
-  r->h_float = default_h(opts, NNC_F32);
+  r->h_double = nnci_default_h(opts, NNC_F64);
+  r->h_float = nnci_default_h(opts, NNC_F32);
   int rc = NNC_OK;
   double *nd = NULL, *nr = NULL;
   long only = -1;
@@ -641,6 +576,17 @@ int nnc_gradcheck(nnc_model *m, const nnc_gradcheck_opts *opts,
   for (size_t b = 0; b < m->nblocks; b++)
     if (m->blocks[b].dtype == NNC_F32)
       r->any_float = 1;
+  if (opts->audits) {
+    int stop = 0;
+    if ((rc = nnci_audit(m, r, opts->seed, c.train, &stop)))
+      goto done;
+    if (stop) {
+      const nnc_audit *a = &r->audits[r->naudits - 1];
+      rc = nnci_fail(m, NNC_ECONTRACT, "%s: contract audit '%s' failed: %s",
+                     m->d.name, a->name, a->detail);
+      goto done;
+    }
+  }
   if ((rc = burn_in(&c)))
     goto done;
 
@@ -696,8 +642,11 @@ int nnc_gradcheck(nnc_model *m, const nnc_gradcheck_opts *opts,
     warn(r, "the plugin gives no winner fingerprint: a difference that "
             "crosses a ReLU or max() kink is not recognised; implement "
             "winners() to have kinks detected");
+  if (opts->audits && only < 0)
+    nnci_audit_inert(m, r, opts->strict);
   summarize(&c, have_d && only < 0 ? nd : NULL, have_r && only < 0 ? nr : NULL);
 done:
+  free_grads(&c);
   free(nd);
   free(nr);
   r->error = rc;
@@ -733,5 +682,8 @@ int nnc_gradcheck_exit_status(const nnc_gradcheck_result *r)
     return NNC_EXIT_USAGE;
   if (r->error != NNC_OK)
     return nnc_err_exit_status(r->error);
-  return r->verdict == NNC_FAIL ? NNC_EXIT_PROBLEM : NNC_EXIT_OK;
+  if (r->verdict == NNC_FAIL ||
+      (r->strict && r->verdict == NNC_INCONCLUSIVE))
+    return NNC_EXIT_PROBLEM;
+  return NNC_EXIT_OK;
 }

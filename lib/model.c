@@ -76,6 +76,46 @@ static int is_sentinel(const void *p, uint32_t dtype, size_t i)
   return u == SENT64;
 }
 
+/* Gradient buffers carry guard bytes on both sides: a backward that writes
+ * outside its buffer is caught and named, not left to corrupt the heap. */
+#define GUARD 64
+#define GUARD_BYTE 0xA5
+
+static void *gbuf_alloc(size_t bytes)
+{
+  unsigned char *p = malloc(bytes + 2 * GUARD);
+  if (!p)
+    return NULL;
+  memset(p, GUARD_BYTE, GUARD);
+  memset(p + GUARD + bytes, GUARD_BYTE, GUARD);
+  return p + GUARD;
+}
+
+static void gbuf_free(void *p)
+{
+  if (p)
+    free((unsigned char *)p - GUARD);
+}
+
+/* Offset of the first guard byte overwritten: negative before the buffer,
+ * >= bytes after it; 0 with *ok = 1 when intact. */
+static long gbuf_check(const void *p, size_t bytes, int *ok)
+{
+  const unsigned char *b = p;
+  *ok = 1;
+  for (long i = -GUARD; i < 0; i++)
+    if (b[i] != GUARD_BYTE) {
+      *ok = 0;
+      return i;
+    }
+  for (size_t i = 0; i < GUARD; i++)
+    if (b[bytes + i] != GUARD_BYTE) {
+      *ok = 0;
+      return (long)(bytes + i);
+    }
+  return 0;
+}
+
 static void shape_text(const nnc_block *b, char *buf, size_t len)
 {
   size_t k = 0;
@@ -140,7 +180,7 @@ static int read_blocks(nnc_model *m)
         return nnci_fail(m, NNC_ECONTRACT,
                          "%s: two blocks are named '%s': names must be unique",
                          m->d.name, b->name);
-    m->grads[i] = malloc(b->count * nnci_dtype_size(b->dtype));
+    m->grads[i] = gbuf_alloc(b->count * nnci_dtype_size(b->dtype));
     if (!m->grads[i])
       return nnci_fail(m, NNC_ENOMEM, "out of memory for block '%s'", b->name);
   }
@@ -263,7 +303,7 @@ void nnc_model_close(nnc_model *m)
   if (m->self && m->d.destroy)
     m->d.destroy(m->self);
   for (size_t i = 0; i < m->nblocks; i++)
-    free(m->grads[i]);
+    gbuf_free(m->grads[i]);
   free(m->grads);
   free(m->gnorm);
   free(m->blocks);
@@ -331,13 +371,14 @@ int nnc_model_select(nnc_model *m, size_t n, uint64_t seed)
   free(m->y);
   free(m->dy);
   free(m->r);
-  free(m->grads[m->nparam]);
+  gbuf_free(m->grads[m->nparam]);
+  m->grads[m->nparam] = NULL;
   m->n = n;
   m->x = malloc(n * m->in_count * es);
   m->y = malloc(n * m->out_count * es);
   m->dy = malloc(n * m->out_count * es);
   m->r = malloc(n * m->out_count * sizeof *m->r);
-  m->grads[m->nparam] = malloc(n * m->in_count * es);
+  m->grads[m->nparam] = gbuf_alloc(n * m->in_count * es);
   if (!m->x || !m->y || !m->dy || !m->r || !m->grads[m->nparam])
     return nnci_fail(m, NNC_ENOMEM, "out of memory for a batch of %zu", n);
   nnc_rng rx, rr;
@@ -345,12 +386,25 @@ int nnc_model_select(nnc_model *m, size_t n, uint64_t seed)
   nnc_rng_init(&rr, seed, STREAM_R);
   double lo = m->li.in_lo, hi = m->li.in_hi;
   int ranged = lo < hi;
-  for (size_t i = 0; i < n * m->in_count; i++) {
-    /* Inside a declared range, keep 5% clear of each end so that a
-     * finite-difference step never leaves it. */
-    double v = ranged ? lo + (hi - lo) * (0.05 + 0.9 * nnc_rng_uniform(&rx))
-                      : nnc_rng_normal(&rx);
-    nnci_store(m->x, m->li.dtype, i, v);
+  if (m->d.sample_input) {
+    char perr[1024] = "";
+    if (m->d.sample_input(m->self, m->x, n, nnc_rng_u64(&rx), perr,
+                          sizeof perr) != 0)
+      return nnci_fail(m, NNC_EPLUGIN, "%s: sample_input() failed: %s",
+                       m->d.name, perr[0] ? perr : "(no reason given)");
+    for (size_t i = 0; i < n * m->in_count; i++)
+      if (!isfinite(nnci_load(m->x, m->li.dtype, i)))
+        return nnci_fail(m, NNC_ENONFINITE,
+                         "%s: sample_input() wrote a NaN or Inf at x[%zu]",
+                         m->d.name, i);
+  } else {
+    for (size_t i = 0; i < n * m->in_count; i++) {
+      /* Inside a declared range, keep 5% clear of each end so that a
+       * finite-difference step never leaves it. */
+      double v = ranged ? lo + (hi - lo) * (0.05 + 0.9 * nnc_rng_uniform(&rx))
+                        : nnc_rng_normal(&rx);
+      nnci_store(m->x, m->li.dtype, i, v);
+    }
   }
   /* Gaussian weights: every output matters, with either sign and unequal
    * sizes, so a sign, a swap or a symmetry bug cannot cancel out. */
@@ -453,11 +507,31 @@ int nnc_model_loss(nnc_model *m, const nnc_batch *batch, uint64_t seed,
 
 int nnc_model_backward(nnc_model *m)
 {
+  return nnci_backward(m, NNCI_PREFILL_SENTINEL);
+}
+
+static void fill_prefill(void *p, uint32_t dtype, size_t n, int mode)
+{
+  if (mode == NNCI_PREFILL_SENTINEL) {
+    fill_sentinel(p, dtype, n);
+    return;
+  }
+  for (size_t i = 0; i < n; i++)
+    nnci_store(p, dtype, i, mode == NNCI_PREFILL_ZERO ? 0.0 : nnci_prefill_value(i));
+}
+
+double nnci_prefill_value(size_t i)
+{
+  return 0.25 * (double)(1 + i % 7); /* exact in float and double */
+}
+
+int nnci_backward(nnc_model *m, int prefill)
+{
   if (!m->have_loss)
     return nnci_fail(m, NNC_EARG, "backward without a preceding loss");
   char perr[1024] = "";
   for (size_t i = 0; i < m->nblocks; i++)
-    fill_sentinel(m->grads[i], m->blocks[i].dtype, m->blocks[i].count);
+    fill_prefill(m->grads[i], m->blocks[i].dtype, m->blocks[i].count, prefill);
   int rc;
   if (m->d.kind == NNC_KIND_NET)
     rc = m->d.backward(m->self, m->grads, perr, sizeof perr);
@@ -468,6 +542,26 @@ int nnc_model_backward(nnc_model *m)
     return nnci_fail(m, NNC_EPLUGIN, "%s: %s() failed: %s", m->d.name,
                      m->d.kind == NNC_KIND_NET ? "backward" : "layer_backward",
                      perr[0] ? perr : "(no reason given)");
+  for (size_t b = 0; b < m->nblocks; b++) {
+    const nnc_block *gb = &m->blocks[b];
+    size_t bytes = gb->count * nnci_dtype_size(gb->dtype);
+    int ok;
+    long at = gbuf_check(m->grads[b], bytes, &ok);
+    if (!ok) {
+      int is_input = m->d.kind == NNC_KIND_LAYER && b == m->nparam;
+      long el = at < 0 ? -1 - (-at - 1) / (long)nnci_dtype_size(gb->dtype)
+                       : at / (long)nnci_dtype_size(gb->dtype);
+      return nnci_fail(m, NNC_ECONTRACT,
+                       "%s: backward wrote %s the gradient buffer of %s '%s' "
+                       "(element %ld of %zu): keep every write inside "
+                       "[0, count)",
+                       m->d.name, at < 0 ? "before" : "past the end of",
+                       is_input ? "the input" : "block", gb->name, el,
+                       gb->count);
+    }
+  }
+  if (prefill != NNCI_PREFILL_SENTINEL)
+    return NNC_OK;
   for (size_t b = 0; b < m->nblocks; b++) {
     /* One branch-free pass: the sum of squares is finite exactly when no
      * element is NaN (the sentinel is one) or Inf, barring overflow of the

@@ -38,6 +38,12 @@ int nnci_fail(nnc_model *m, int err, const char *fmt, ...)
 /* snprintf into a caller buffer, tolerating NULL/0. */
 void nnci_msg(char *buf, size_t len, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+/* backward with the gradient buffers prefilled with the sentinel (checked
+ * for unwritten and non-finite elements afterwards), zeros or a finite
+ * pattern (nnci_prefill_value), for the overwrite audit. */
+enum { NNCI_PREFILL_SENTINEL, NNCI_PREFILL_ZERO, NNCI_PREFILL_PATTERN };
+int nnci_backward(nnc_model *m, int prefill);
+double nnci_prefill_value(size_t i);
 size_t nnci_dtype_size(uint32_t dtype);
 const char *nnci_dtype_name(uint32_t dtype);
 double nnci_load(const void *p, uint32_t dtype, size_t i);

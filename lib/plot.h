@@ -137,4 +137,15 @@ int nnc_plot_run_gnuplot(const char *dir, const char *name, char *err,
 /* The gnuplot program that will be run: $NNCHECK_GNUPLOT or NNC_GNUPLOT. */
 const char *nnc_plot_gnuplot(void);
 
+/* ---- shared by plot.c and plot_run.c, not part of the plot API ----------- */
+
+#define NNCI_PLOT_NAME_MAX 128 /* longest plot name, in characters */
+
+/* Format the reason into err (when err and errlen allow) and return code. */
+int nnci_plot_fail(int code, char *err, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+/* Whether name is a valid plot name (see nnc_plot.name). */
+int nnci_plot_name_ok(const char *name);
+
 #endif /* NNCHECK_PLOT_H */

@@ -74,7 +74,7 @@ static void label_of(char *buf, size_t n, uint32_t part, const char *name)
 
 static size_t coords_of(const nnc_gc_block *b)
 {
-  return b->coords ? b->checked : 0;
+  return b->coords ? b->ncoords : 0;
 }
 
 static int errors_plot(const nnc_gradcheck_result *r, const char *dir,

@@ -4,6 +4,7 @@
 #include <nncheck/plugin.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #define DIM 4
 
@@ -14,16 +15,15 @@ typedef struct {
 } ex_layer;
 
 static void *ex_create(const char *args, char *err, size_t errlen) {
-  if (args && *args) {   /* no arguments: say so instead of ignoring them */
+  ex_layer *l = NULL;
+  if (args && *args) /* no arguments: say so instead of ignoring them */
     snprintf(err, errlen, "example_layer: takes no arguments, got '%s'", args);
-    return NULL;
-  }
-  ex_layer *l = calloc(1, sizeof *l);
-  if (!l) {
+  else if (!(l = calloc(1, sizeof *l)))
     snprintf(err, errlen, "example_layer: out of memory");
-    return NULL;
+  for (int j = 0; l && j < DIM; j++) {
+    l->a[j] = 1 + 0.1 * j;
+    l->b[j] = 0.05 * j;
   }
-  for (int j = 0; j < DIM; j++) { l->a[j] = 1 + 0.1 * j; l->b[j] = 0.05 * j; }
   return l;
 }
 
@@ -31,39 +31,34 @@ static void ex_destroy(void *self) { free(((ex_layer *)self)->x); free(self); }
 static size_t ex_num_blocks(void *self) { (void)self; return 2; }
 
 static int ex_get_block(void *self, size_t i, nnc_block *out) {
-  ex_layer *l = self;    /* the host zeroed *out; depth 0 = unknown */
-  out->name = i == 0 ? "a" : "b";
-  out->data = i == 0 ? l->a : l->b;
-  out->count = out->shape[0] = DIM;
-  out->dtype = NNC_F64;
-  out->ndim = 1;
+  ex_layer *l = self; /* fields left out are 0; depth 0 = unknown */
+  *out = (nnc_block){.name = i == 0 ? "a" : "b", .data = i == 0 ? l->a : l->b,
+                     .count = DIM, .dtype = NNC_F64, .ndim = 1, .shape = {DIM}};
   return 0;
 }
 
 static int ex_layer_info(void *self, nnc_layer_info *out) {
-  (void)self;            /* zeroed by the host: coupled = 0, any batch size */
-  out->dtype = NNC_F64;
-  out->in_ndim = out->out_ndim = 1;
-  out->in_shape[0] = out->out_shape[0] = DIM;
+  (void)self; /* fields left out are 0: coupled = 0, any batch size */
+  *out = (nnc_layer_info){.dtype = NNC_F64, .in_ndim = 1, .in_shape = {DIM},
+                          .out_ndim = 1, .out_shape = {DIM}};
   return 0;
 }
 
-static int ex_forward(void *self, const void *xv, void *yv, size_t n,
+static int ex_forward(void *self, const void *x, void *yv, size_t n,
                       uint64_t seed, uint32_t flags, char *err, size_t errlen) {
   ex_layer *l = self;
-  const double *x = xv;
   double *y = yv;
-  (void)seed; (void)flags; /* no randomness, same in training and inference */
+  (void)seed, (void)flags; /* no randomness, same in training and inference */
   double *copy = realloc(l->x, (n ? n : 1) * DIM * sizeof *copy);
   if (!copy) {
     snprintf(err, errlen, "example_layer: out of memory");
     return -1;
   }
-  l->x = copy, l->n = n;
-  for (size_t i = 0; i < n * DIM; i++) {
-    l->x[i] = x[i];      /* x belongs to the host: keep our own copy */
-    y[i] = l->a[i % DIM] * x[i] + l->b[i % DIM];
-  }
+  memcpy(copy, x, n * DIM * sizeof *copy); /* x is the host's: keep a copy */
+  l->x = copy;
+  l->n = n;
+  for (size_t i = 0; i < n * DIM; i++)
+    y[i] = l->a[i % DIM] * l->x[i] + l->b[i % DIM];
   return 0;
 }
 
@@ -74,8 +69,9 @@ static int ex_backward(void *self, const void *dyv, void *dxv,
   ex_layer *l = self;
   const double *dy = dyv;
   double *dx = dxv, *da = grads[0], *db = grads[1];
-  (void)err; (void)errlen; /* cannot fail */
-  for (int j = 0; j < DIM; j++) da[j] = db[j] = 0; /* never read host values */
+  (void)err, (void)errlen; /* cannot fail */
+  for (int j = 0; j < DIM; j++)
+    da[j] = db[j] = 0; /* start from zero: never read the host's values */
   for (size_t i = 0; i < l->n * DIM; i++) {
     dx[i] = l->a[i % DIM] * dy[i];
     da[i % DIM] += dy[i] * l->x[i];
@@ -92,6 +88,5 @@ static const nnc_plugin ex_plugin = {
     .get_block = ex_get_block, .layer_info = ex_layer_info,
     .forward = ex_forward, .layer_backward = ex_backward};
 
-/* The one exported symbol: everything else is static. */
-NNC_EXPORT const nnc_plugin *NNC_PLUGIN_ENTRY(void);
+/* The one exported symbol (declared in plugin.h); everything else is static. */
 NNC_EXPORT const nnc_plugin *NNC_PLUGIN_ENTRY(void) { return &ex_plugin; }

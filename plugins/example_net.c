@@ -23,13 +23,13 @@ typedef struct {
 } ex_net;
 
 static void *ex_create(const char *args, char *err, size_t errlen) {
-  if (args && *args) { /* no arguments: say so instead of ignoring them */
+  ex_net *m = NULL;
+  if (args && *args) /* no arguments: say so instead of ignoring them */
     snprintf(err, errlen, "example_net: takes no arguments, got '%s'", args);
-    return NULL;
-  }
-  ex_net *m = calloc(1, sizeof *m);
-  if (!m) { snprintf(err, errlen, "example_net: out of memory"); return NULL; }
-  m->w[0] = 0.3, m->w[1] = -0.2, m->b[0] = 0.1;
+  else if (!(m = malloc(sizeof *m)))
+    snprintf(err, errlen, "example_net: out of memory");
+  else
+    *m = (ex_net){.w = {0.3, -0.2}, .b = {0.1}};
   return m;
 }
 
@@ -37,13 +37,11 @@ static void ex_destroy(void *self) { free(self); }
 static size_t ex_num_blocks(void *self) { (void)self; return 2; }
 
 static int ex_get_block(void *self, size_t i, nnc_block *out) {
-  ex_net *m = self;  /* the host zeroed *out; depth 1: feeds the loss */
-  out->name = i == 0 ? "w" : "b";
-  out->data = i == 0 ? m->w : m->b;
-  out->count = out->shape[0] = i == 0 ? 2 : 1;
-  out->dtype = NNC_F64;
-  out->ndim = 1;
-  out->depth = 1;
+  ex_net *m = self; /* fields left out are 0; depth 1: feeds the loss */
+  size_t n = i == 0 ? 2 : 1;
+  *out = (nnc_block){.name = i == 0 ? "w" : "b", .data = i == 0 ? m->w : m->b,
+                     .count = n, .dtype = NNC_F64, .ndim = 1, .shape = {n},
+                     .depth = 1};
   return 0;
 }
 
@@ -54,7 +52,7 @@ static int ex_loss(void *self, const nnc_batch *batch, uint64_t seed,
                    uint32_t flags, double *loss, char *err, size_t errlen) {
   ex_net *m = self;
   double data = 0;
-  (void)batch; (void)seed; (void)err; (void)errlen;
+  (void)batch, (void)seed, (void)err, (void)errlen;
   for (int i = 0; i < NPTS; i++) {
     double z = m->w[0] * X[i][0] + m->w[1] * X[i][1] + m->b[0];
     /* -log p(label) = log(1 + e^z) - y z, written so exp() cannot overflow */
@@ -62,7 +60,7 @@ static int ex_loss(void *self, const nnc_batch *batch, uint64_t seed,
     m->dz[i] = (1 / (1 + exp(-z)) - Y[i]) / NPTS;
   }
   double reg = 0.5 * REG * (m->w[0] * m->w[0] + m->w[1] * m->w[1]);
-  m->flags = flags;  /* which parts to differentiate in backward */
+  m->flags = flags; /* which parts to differentiate in backward */
   *loss = ((flags & NNC_F_DATA) ? data / NPTS : 0) +
           ((flags & NNC_F_REG) ? reg : 0);
   return 0;
@@ -73,13 +71,15 @@ static int ex_backward(void *self, void *const *grads, char *err,
                        size_t errlen) {
   ex_net *m = self;
   double *gw = grads[0], *gb = grads[1];
-  (void)err; (void)errlen;
-  gw[0] = gw[1] = gb[0] = 0;  /* start from zero ourselves */
+  (void)err, (void)errlen;
+  gw[0] = gw[1] = gb[0] = 0; /* start from zero ourselves */
   for (int i = 0; (m->flags & NNC_F_DATA) && i < NPTS; i++) {
-    gw[0] += m->dz[i] * X[i][0], gw[1] += m->dz[i] * X[i][1];
+    gw[0] += m->dz[i] * X[i][0];
+    gw[1] += m->dz[i] * X[i][1];
     gb[0] += m->dz[i];
   }
-  if (m->flags & NNC_F_REG) gw[0] += REG * m->w[0], gw[1] += REG * m->w[1];
+  for (int k = 0; (m->flags & NNC_F_REG) && k < 2; k++)
+    gw[k] += REG * m->w[k];
   return 0;
 }
 
@@ -90,6 +90,5 @@ static const nnc_plugin ex_plugin = {
     .create = ex_create, .destroy = ex_destroy, .num_blocks = ex_num_blocks,
     .get_block = ex_get_block, .loss = ex_loss, .backward = ex_backward};
 
-/* The one exported symbol: everything else is static. */
-NNC_EXPORT const nnc_plugin *NNC_PLUGIN_ENTRY(void);
+/* The one exported symbol (declared in plugin.h); everything else is static. */
 NNC_EXPORT const nnc_plugin *NNC_PLUGIN_ENTRY(void) { return &ex_plugin; }

@@ -10,8 +10,8 @@
 
 NN_KERNEL_SOURCES = plugins/nn_layers.c plugins/nn_layers.h \
 	plugins/nn_layers_impl.h
-MLP_SOURCES = plugins/mlp.c $(NN_KERNEL_SOURCES) plugins/spiral.c \
-	plugins/spiral.h
+MLP_SOURCES = plugins/mlp.c plugins/mlp_args.c plugins/mlp_args.h \
+	$(NN_KERNEL_SOURCES) plugins/spiral.c plugins/spiral.h
 LAYER_SOURCES = plugins/layer_plugins.c $(NN_KERNEL_SOURCES)
 NN_PLUGIN_CFLAGS = $(PLUGIN_CFLAGS) $(OPENBLAS_CFLAGS)
 NN_PLUGIN_LIBADD = $(OPENBLAS_LIBS) -lm

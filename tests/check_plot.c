@@ -557,6 +557,7 @@ static void sample_result(nnc_gradcheck_result *r)
     B->dtype = NNC_F64;
     B->count = 100;
     B->checked = NC;
+    B->ncoords = NC;
     B->pass_tol = 1e-7;
     B->fail_tol = 1e-2;
     B->coords = gc_coords[b];

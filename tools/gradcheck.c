@@ -37,6 +37,15 @@ static void usage(FILE *f)
       "                    dropout on under the fixed seed]\n"
       "  --reg-warn F      warn when a block's regularization gradient exceeds\n"
       "                    F times its data gradient [10]\n"
+      "  --no-audits       skip the contract audits (determinism, seed, side\n"
+      "                    effects, overwrite, linearity, independence, inert)\n"
+      "                    [audits on]\n"
+      "  --strict          an inert block or an INCONCLUSIVE verdict fails\n"
+      "                    [off]\n"
+      "  --project         projection mode: every coordinate of every block,\n"
+      "                    through random sign probes per block; a mismatch is\n"
+      "                    bisected down to the bad coordinates [off]\n"
+      "  --probes K        probes per block in projection mode [4]\n"
       "  --json            print the report as JSON\n"
       "  --tap             print the report as TAP (one test per block and part)\n"
       "  --plots DIR       write error plots (.dat, .gp, .png, .svg) into DIR\n"
@@ -78,7 +87,7 @@ static int list_plugins(void)
 enum {
   OPT_ARGS = 256, OPT_SEED, OPT_EXAMPLES, OPT_SAMPLES, OPT_BURNIN, OPT_H,
   OPT_SWEEP, OPT_PART, OPT_BLOCK, OPT_INDEX, OPT_EVAL, OPT_REGWARN, OPT_JSON,
-  OPT_TAP, OPT_PLOTS, OPT_LIST
+  OPT_TAP, OPT_PLOTS, OPT_LIST, OPT_NOAUDITS, OPT_STRICT, OPT_PROJECT, OPT_PROBES
 };
 
 int main(int argc, char **argv)
@@ -101,6 +110,10 @@ int main(int argc, char **argv)
       {"tap", no_argument, 0, OPT_TAP},
       {"plots", required_argument, 0, OPT_PLOTS},
       {"list", no_argument, 0, OPT_LIST},
+      {"no-audits", no_argument, 0, OPT_NOAUDITS},
+      {"strict", no_argument, 0, OPT_STRICT},
+      {"project", no_argument, 0, OPT_PROJECT},
+      {"probes", required_argument, 0, OPT_PROBES},
       {"help", no_argument, 0, 'h'},
       {0, 0, 0, 0}};
   nnc_gradcheck_opts o;
@@ -143,6 +156,10 @@ int main(int argc, char **argv)
     case OPT_TAP: tap = 1; break;
     case OPT_PLOTS: plots = optarg; break;
     case OPT_LIST: list = 1; break;
+    case OPT_NOAUDITS: o.audits = 0; break;
+    case OPT_STRICT: o.strict = 1; break;
+    case OPT_PROJECT: o.project = 1; break;
+    case OPT_PROBES: o.probes = cli_u64("--probes", optarg, 1, 1000); break;
     case 'h': usage(stdout); return 0;
     default:
       if (optopt)

@@ -10,9 +10,9 @@
  *   }
  *   END_TEST
  *
- * A failing assertion reports at the caller's file and line, with the
- * gradcheck report (worst coordinate per block, the band that decided it,
- * a reproduce line) as its message.  Header-only: link with -lnncheck and
+ * A failing assertion reports at the caller's file and line, with the brief
+ * gradcheck report (failed audits, each failure with the band that decided
+ * it and a reproduce line) as its message.  Header-only: link with -lnncheck and
  * Check's own flags (pkg-config --cflags --libs nncheck check). */
 #ifndef NNCHECK_CHECK_H
 #define NNCHECK_CHECK_H
@@ -41,7 +41,7 @@
         nnc_check_gradient((desc), (path), (args), (opts), &nnc_ck_report_);   \
     if (nnc_ck_status_ != NNC_EXIT_OK) {                                       \
       ck_assert_msg(nnc_ck_status_ == NNC_EXIT_OK,                             \
-                    "gradcheck failed (exit %d):\n%s", nnc_ck_status_,         \
+                    "gradcheck failed (exit %d):\n%.3000s", nnc_ck_status_,    \
                     nnc_ck_report_ ? nnc_ck_report_ : "(no report)");         \
     }                                                                          \
     free(nnc_ck_report_);                                                      \

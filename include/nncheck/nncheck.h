@@ -130,10 +130,22 @@ int nnc_model_net_info(nnc_model *m, nnc_net_info *out);
 
 /* ---- gradcheck ------------------------------------------------------------ */
 enum nnc_verdict {
-  NNC_PASS = 0,  /* within the happy or acceptable band */
+  NNC_PASS = 0,  /* within the happy or acceptable band, or the error bar */
   NNC_WARN = 1,  /* uncomfortable band: probably right, look at it */
   NNC_FAIL = 2,  /* wrong */
-  NNC_SKIP = 3   /* not checked (no live entries, not applicable) */
+  NNC_SKIP = 3,  /* not checked (no live entries, not applicable) */
+  NNC_INCONCLUSIVE = 4 /* the numbers carry no verdict; `why` says why */
+};
+/* Severity order for "the worst of": PASS < SKIP < WARN < INCONCLUSIVE <
+ * FAIL. */
+int nnc_verdict_rank(int v);
+
+/* Why a coordinate is INCONCLUSIVE. */
+enum nnc_why {
+  NNC_WHY_NONE = 0,
+  NNC_WHY_NOISE = 1, /* the noise floor is above the signal */
+  NNC_WHY_FLOAT = 2, /* float32 cannot resolve the difference */
+  NNC_WHY_KINK = 3   /* on a kink, and no point off it could be tested */
 };
 const char *nnc_verdict_name(int v); /* "PASS", ... */
 
@@ -143,6 +155,22 @@ const char *nnc_verdict_name(int v); /* "PASS", ... */
 #define NNC_GC_TINY 0x4u        /* |a| and |n| below 1e-10 */
 #define NNC_GC_NOISE 0x8u       /* |a-n| within the round-off of f */
 #define NNC_GC_ZERO 0x10u       /* both exactly zero */
+#define NNC_GC_ESCALATED 0x20u  /* doubtful: h/2, h/4, Richardson, noise floor */
+#define NNC_GC_AT_KINK 0x40u    /* a kink between x-t and x+t at every step */
+#define NNC_GC_SUBGRADIENT 0x80u /* analytic value within the one-sided range */
+#define NNC_GC_JITTER 0x100u    /* re-tested at a point off the kink: right */
+#define NNC_GC_TIED 0x200u      /* a tied set moved together (see group) */
+#define NNC_GC_PROJECTION 0x400u /* a random projection of the whole block */
+
+/* A contract audit, run before any finite difference. */
+typedef struct nnc_audit {
+  const char *name;   /* "determinism", "seed", "side-effects", "overwrite",
+                         "linearity", "independence", "inert" */
+  uint32_t verdict;   /* NNC_PASS, NNC_WARN, NNC_FAIL or NNC_SKIP */
+  uint32_t breach;    /* a FAIL that breaks the ABI contract (exit 3) */
+  char detail[640];   /* what was done and seen, in a sentence */
+} nnc_audit;
+#define NNC_MAX_AUDITS 16
 
 typedef struct nnc_gc_coord {
   size_t index;       /* flat index in the block */
@@ -150,9 +178,18 @@ typedef struct nnc_gc_coord {
   double numeric;     /* centered difference (f(x+h)-f(x-h))/(x+h - (x-h)) */
   double relerr;      /* |a-n| / max(|a|,|n|); 0 when both are 0 */
   double h;           /* the step used */
-  double noise;       /* round-off level of `numeric` */
+  double noise;       /* modelled round-off level of `numeric` */
+  double errbar;      /* escalated: error bar of `numeric` (trunc+roundoff) */
+  double trunc;       /* ... its truncation term (Richardson) */
+  double roundoff;    /* ... its round-off term (measured noise floor) */
+  double d_minus;     /* at a kink: the one-sided derivatives */
+  double d_plus;
   uint32_t verdict;
   uint32_t flags;     /* NNC_GC_* */
+  uint32_t why;       /* enum nnc_why, for NNC_INCONCLUSIVE */
+  uint32_t evals;     /* loss evaluations this entry cost */
+  size_t group;       /* NNC_GC_TIED: coordinates moved together;
+                         NNC_GC_PROJECTION: coordinates in the probe */
 } nnc_gc_coord;
 
 typedef struct nnc_gc_block {
@@ -167,10 +204,15 @@ typedef struct nnc_gc_block {
   size_t live;        /* ... of which carried a derivative above round-off */
   size_t tiny;        /* ... of which compared values below 1e-10 */
   size_t kinks;       /* ... of which crossed a kink */
+  size_t inconclusive; /* ... of which were INCONCLUSIVE */
+  size_t failed;      /* ... of which FAILed */
+  size_t probes;      /* projection mode: probes compared */
   size_t worst;       /* index into coords of the worst one */
   double pass_tol;    /* relerr below this passes */
   double fail_tol;    /* relerr above this fails; between: WARN */
   double grad_norm;   /* norm of the analytic gradient of this part */
+  size_t ncoords;     /* entries in coords: the checked coordinates, then
+                         tied sets and projection probes */
   nnc_gc_coord *coords;
 } nnc_gc_block;
 
@@ -196,6 +238,11 @@ typedef struct nnc_gradcheck_opts {
   const char *block;   /* check only this block (NULL: all) */
   long index;          /* ... and only this index (-1: sampled) */
   double reg_dominates; /* warn when |g_reg| > this * |g_data|; default 10 */
+  int audits;          /* run the contract audits first; default 1 */
+  int strict;          /* an inert block or an INCONCLUSIVE verdict fails */
+  int project;         /* projection mode: every coordinate of every block
+                          through K random probes per block */
+  size_t probes;       /* K, probes per block in projection mode; default 4 */
 } nnc_gradcheck_opts;
 
 void nnc_gradcheck_opts_init(nnc_gradcheck_opts *o);
@@ -222,12 +269,16 @@ typedef struct nnc_gradcheck_result {
   nnc_gc_block *blocks; /* one per (part, block) checked */
   size_t nsweeps;
   nnc_gc_sweep *sweeps;
+  size_t naudits;
+  nnc_audit audits[NNC_MAX_AUDITS];
+  double nondeterminism; /* |L1 - L2| of two losses with one seed */
   size_t nwarnings;
   char **warnings;    /* plain sentences */
   size_t loss_evals;  /* loss calls made, burn-in included */
   size_t check_evals; /* loss calls made while checking coordinates */
   size_t backward_calls;
   uint32_t verdict;   /* worst block verdict */
+  int strict;         /* INCONCLUSIVE and inert blocks fail */
   int error;          /* NNC_OK, or the error that stopped the check */
   char error_msg[1024];
 } nnc_gradcheck_result;
@@ -243,6 +294,9 @@ int nnc_gradcheck_exit_status(const nnc_gradcheck_result *res);
 
 /* Reports, to a caller-owned stream.  `text` is the human table. */
 int nnc_gradcheck_report_text(const nnc_gradcheck_result *r, FILE *f);
+/* Only what went wrong: failed audits, failures with reproduce lines, the
+ * verdict (what nncheck/check.h puts into a failed assertion). */
+int nnc_gradcheck_report_brief(const nnc_gradcheck_result *r, FILE *f);
 int nnc_gradcheck_report_json(const nnc_gradcheck_result *r, FILE *f);
 int nnc_gradcheck_report_tap(const nnc_gradcheck_result *r, FILE *f);
 /* Plots into dir (created if missing): per-block error plots and, when
@@ -252,7 +306,7 @@ int nnc_gradcheck_plots(const nnc_gradcheck_result *r, const char *dir,
 
 /* One call for test suites: open (desc in-process, or name_or_path through
  * the loader), check, and return the tool exit status; *report (malloc'ed,
- * caller frees) holds the text report.  opts may be NULL. */
+ * caller frees) holds the brief text report.  opts may be NULL. */
 int nnc_check_gradient(const nnc_plugin *desc, const char *name_or_path,
                        const char *args, const nnc_gradcheck_opts *opts,
                        char **report);

@@ -71,6 +71,12 @@ enum nnc_kind { NNC_KIND_NET = 1, NNC_KIND_LAYER = 2 };
 #define NNC_F_DATA 0x2u
 #define NNC_F_REG 0x4u
 #define NNC_F_ALL (NNC_F_DATA | NNC_F_REG)
+/* Net, only when net_info sets NNC_CAP_ZERO_INPUT: every input example is
+ * replaced by zeros (labels kept), for the input-independent baseline. */
+#define NNC_F_ZERO_INPUT 0x8u
+
+/* Capabilities a net declares in nnc_net_info.caps. */
+#define NNC_CAP_ZERO_INPUT 0x1u /* honours NNC_F_ZERO_INPUT */
 
 /* Splits of a net's dataset. */
 enum nnc_split { NNC_SPLIT_TRAIN = 0, NNC_SPLIT_VAL = 1 };
@@ -127,7 +133,8 @@ typedef struct nnc_net_info {
   uint32_t loss_type;   /* enum nnc_loss_type */
   double margin;        /* SVM margin (NNC_LOSS_SVM), usually 1 */
   uint32_t input_ndim;  /* shape of one input example, e.g. 3x32x32 for an */
-  uint32_t reserved0;   /* image (first-layer weights are then rendered) */
+  uint32_t caps;        /* image (first-layer weights are then rendered);
+                           caps: NNC_CAP_* bits */
   size_t input_shape[NNC_MAX_DIMS];
   uint32_t reserved[8];
 } nnc_net_info;
@@ -251,6 +258,13 @@ typedef struct nnc_plugin {
    * Enables the regularization sanity check and hyperparameter search. */
   int (*set_hyper)(void *self, const char *key, double value, char *err,
                    size_t errlen);
+  /* Layer: draw a batch of n inputs into x (n * in_count elements) from
+   * `seed`, instead of the host's Gaussian or uniform draw.  For layers whose
+   * interesting inputs have structure the host cannot guess: quantized
+   * images with exact ties for max-pool, exact zeros before a ReLU, token
+   * ids.  The same seed must give the same inputs. */
+  int (*sample_input)(void *self, void *x, size_t n, uint64_t seed,
+                      char *err, size_t errlen);
 } nnc_plugin;
 
 /* The entry point a plugin exports:

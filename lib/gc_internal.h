@@ -1,0 +1,62 @@
+/* Shared by the files of gradcheck: lib/gradcheck.c (orchestration),
+ * lib/gc_coord.c (one coordinate's verdict), lib/gc_project.c
+ * (projections and bisection). */
+#ifndef NNC_GC_INTERNAL_H
+#define NNC_GC_INTERNAL_H
+#include "model.h"
+
+/* Round-off of f is modelled as this many ulps of its magnitude: a forward
+ * pass of many operations loses more than one. */
+#define NNCI_NOISE_ULPS 64.0
+#define NNCI_TINY 1e-10
+
+typedef struct gc_ctx {
+  nnc_model *m;
+  const nnc_gradcheck_opts *o;
+  nnc_gradcheck_result *r;
+  uint64_t seed;     /* the seed every loss of the check uses */
+  uint32_t train;    /* NNC_F_TRAIN or 0 */
+  /* the part being checked, at the base point */
+  uint32_t part;
+  double f0;         /* its loss */
+  nnc_winners w0;    /* its winner fingerprint */
+  int have_w;        /* the plugin gives fingerprints */
+  double scale;      /* a layer's sum |r_i y_i| (what its round-off scales
+                        with); 0 for a net */
+  double **grad;     /* the analytic gradient, per block, as double */
+} gc_ctx;
+
+/* One centered difference at relative step h (times max(1,|x|)). */
+typedef struct gc_est {
+  double numeric;    /* (f(x+h) - f(x-h)) / (x+h - (x-h)) as stored */
+  double h;          /* absolute step */
+  double step;       /* (x+h) - (x-h) as stored */
+  double fp, fm;     /* f(x+h), f(x-h) */
+  double xp, xm, x;  /* the stored values */
+  double noise;      /* modelled round-off of numeric */
+  int kink;          /* fingerprints at x+h and x-h differ */
+  uint64_t hp, hm;   /* the fingerprints */
+} gc_est;
+
+int nnci_gc_loss(gc_ctx *c, double *L, int counted);
+int nnci_gc_centered(gc_ctx *c, size_t b, size_t i, double h, gc_est *e);
+double nnci_relerr(double a, double n);
+double nnci_gc_eps(uint32_t dtype);
+/* The band a relative error falls in, for a block. */
+uint32_t nnci_band_verdict(const nnc_gc_block *gb, double rel);
+double nnci_default_h(const nnc_gradcheck_opts *o, uint32_t dtype);
+/* Check coordinate i of block b into *out (verdict, error bar, kinks). */
+int nnci_gc_coord(gc_ctx *c, size_t b, size_t i, nnc_gc_block *gb,
+                  nnc_gc_coord *out);
+/* Tied sets of block b (exactly equal values moved together), appended to
+ * gb->coords (room for `room` entries). */
+int nnci_gc_ties(gc_ctx *c, size_t b, nnc_gc_block *gb, size_t room);
+/* Projection mode for block b: k probes, bisection on a mismatch; entries
+ * appended to gb->coords. */
+int nnci_gc_project(gc_ctx *c, size_t b, nnc_gc_block *gb);
+void nnci_gc_warn(nnc_gradcheck_result *r, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+/* Append an entry to gb->coords, growing it; NULL when out of memory. */
+nnc_gc_coord *nnci_gc_push(nnc_gc_block *gb);
+
+#endif

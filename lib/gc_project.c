@@ -1,0 +1,241 @@
+/* Projection mode: every coordinate of a block at once.
+ *
+ * Per block (never one pooled direction across blocks, where a small block
+ * drowns), K random sign-sensitive probes v (Rademacher, seeded) compare the
+ * analytic g.v with the directional difference (f(x+tv) - f(x-tv)) / 2t.  On
+ * a mismatch, group testing: the block's coordinates are halved and each
+ * half probed alone, recursing into the halves that still disagree, down to
+ * single coordinates, which then get a full coordinate check.  One bad
+ * coordinate in N costs O(K + log N) probes. */
+#include "config.h"
+#include "gc_internal.h"
+#include "rng.h"
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum { STREAM_PROBE = 31 };
+#define MAX_FOUND 8   /* bad coordinates reported per block */
+
+typedef struct probe {
+  double ad;      /* analytic directional derivative g.v */
+  double fd;      /* finite difference along v */
+  double t;       /* step */
+  double noise;   /* modelled round-off of fd */
+  int kink;
+  uint32_t evals;
+} probe;
+
+/* Directional difference along v = sign[k] e_{idx[k]}, k < n. */
+static int probe_dir(gc_ctx *c, size_t b, const size_t *idx,
+                     const signed char *sign, size_t n, double hrel,
+                     probe *p)
+{
+  nnc_model *m = c->m;
+  double *x = malloc(n * sizeof *x), *xp = malloc(n * sizeof *xp);
+  double *xm = malloc(n * sizeof *xm);
+  int rc = NNC_OK;
+  if (!x || !xp || !xm) {
+    rc = nnci_fail(m, NNC_ENOMEM, "out of memory");
+    goto out;
+  }
+  double ss = 0;
+  for (size_t k = 0; k < n; k++) {
+    x[k] = nnc_model_get(m, b, idx[k]);
+    ss += x[k] * x[k];
+  }
+  /* one step for the whole probe, sized to the block's values */
+  double t = hrel * fmax(1, sqrt(ss / (double)n));
+  double fp, fm;
+  nnc_winners wp, wm;
+  for (size_t k = 0; k < n; k++)
+    xp[k] = nnc_model_set(m, b, idx[k], x[k] + sign[k] * t) - x[k];
+  if ((rc = nnci_gc_loss(c, &fp, 1)))
+    goto restore;
+  int have_w = c->have_w && nnc_model_winners(m, &wp) == NNC_OK;
+  for (size_t k = 0; k < n; k++)
+    xm[k] = nnc_model_set(m, b, idx[k], x[k] - sign[k] * t) - x[k];
+  if ((rc = nnci_gc_loss(c, &fm, 1)))
+    goto restore;
+  have_w = have_w && nnc_model_winners(m, &wm) == NNC_OK;
+  /* The stored steps differ per coordinate in a float block: the analytic
+   * side uses the same steps, so both sides see the same direction. */
+  double ad = 0;
+  for (size_t k = 0; k < n; k++)
+    ad += c->grad[b][idx[k]] * (xp[k] - xm[k]);
+  p->ad = ad / (2 * t);
+  p->fd = (fp - fm) / (2 * t);
+  p->t = t;
+  double mag = fmax(fmax(fabs(fp), fabs(fm)), c->scale);
+  p->noise = NNCI_NOISE_ULPS * nnci_gc_eps(m->blocks[b].dtype) * mag / (2 * t);
+  if (4 * c->r->nondeterminism / (2 * t) > p->noise)
+    p->noise = 4 * c->r->nondeterminism / (2 * t);
+  p->kink = have_w && (wp.hash != wm.hash || wp.ties != wm.ties);
+  p->evals += 2;
+restore:
+  for (size_t k = 0; k < n; k++)
+    nnc_model_set(m, b, idx[k], x[k]);
+out:
+  free(x);
+  free(xp);
+  free(xm);
+  return rc;
+}
+
+/* A probe, dodging kinks with smaller steps. */
+static int probe_smooth(gc_ctx *c, size_t b, const size_t *idx,
+                        const signed char *sign, size_t n, probe *p)
+{
+  double hrel = nnci_default_h(c->o, c->m->blocks[b].dtype);
+  int rc;
+  memset(p, 0, sizeof *p);
+  for (int t = 0; t < 4; t++, hrel /= 10) {
+    if ((rc = probe_dir(c, b, idx, sign, n, hrel, p)))
+      return rc;
+    if (!p->kink)
+      break;
+  }
+  return NNC_OK;
+}
+
+static int mismatch(const nnc_gc_block *gb, const probe *p)
+{
+  if (p->kink)
+    return 0;
+  double diff = fabs(p->ad - p->fd);
+  return diff > 4 * p->noise &&
+         nnci_relerr(p->ad, p->fd) > gb->fail_tol;
+}
+
+static void draw_signs(nnc_rng *rng, signed char *s, size_t n)
+{
+  for (size_t k = 0; k < n; k += 64) {
+    uint64_t bits = nnc_rng_u64(rng);
+    for (size_t j = 0; j < 64 && k + j < n; j++)
+      s[k + j] = (bits >> j) & 1 ? 1 : -1;
+  }
+}
+
+typedef struct search {
+  gc_ctx *c;
+  size_t b;
+  nnc_gc_block *gb;
+  nnc_rng rng;
+  size_t found;
+  signed char *sign;
+} search;
+
+/* Group testing on idx[0..n): the set disagrees as a whole.  Probe each
+ * half with fresh signs (twice if neither half disagrees, in case the
+ * errors happened to cancel) and recurse where they still disagree. */
+static int bisect(search *s, size_t *idx, size_t n)
+{
+  int rc;
+  if (s->found >= MAX_FOUND)
+    return NNC_OK;
+  if (n == 1) {
+    nnc_gc_coord *e = nnci_gc_push(s->gb);
+    if (!e)
+      return nnci_fail(s->c->m, NNC_ENOMEM, "out of memory");
+    size_t at = s->gb->ncoords - 1;
+    if ((rc = nnci_gc_coord(s->c, s->b, idx[0], s->gb, &s->gb->coords[at])))
+      return rc;
+    s->gb->checked++;
+    s->found++;
+    return NNC_OK;
+  }
+  size_t h = n / 2;
+  for (int attempt = 0; attempt < 2; attempt++) {
+    int bad[2];
+    for (int half = 0; half < 2; half++) {
+      size_t *sub = half ? idx + h : idx;
+      size_t len = half ? n - h : h;
+      draw_signs(&s->rng, s->sign, len);
+      probe p;
+      if ((rc = probe_smooth(s->c, s->b, sub, s->sign, len, &p)))
+        return rc;
+      s->gb->probes++;
+      bad[half] = mismatch(s->gb, &p);
+    }
+    if (bad[0] && (rc = bisect(s, idx, h)))
+      return rc;
+    if (bad[1] && (rc = bisect(s, idx + h, n - h)))
+      return rc;
+    if (bad[0] || bad[1])
+      return NNC_OK;
+  }
+  return NNC_OK;
+}
+
+int nnci_gc_project(gc_ctx *c, size_t b, nnc_gc_block *gb)
+{
+  nnc_model *m = c->m;
+  size_t n = m->blocks[b].count;
+  size_t K = c->o->probes ? c->o->probes : 4;
+  search s;
+  memset(&s, 0, sizeof s);
+  s.c = c;
+  s.b = b;
+  s.gb = gb;
+  nnc_rng_init(&s.rng, c->o->seed, STREAM_PROBE + 7919 * b);
+  size_t *all = malloc(n * sizeof *all);
+  s.sign = malloc(n);
+  int rc = NNC_OK;
+  if (!all || !s.sign) {
+    rc = nnci_fail(m, NNC_ENOMEM, "out of memory");
+    goto out;
+  }
+  for (size_t i = 0; i < n; i++)
+    all[i] = i;
+  int any_bad = 0;
+  size_t kinked = 0;
+  for (size_t k = 0; k < K + kinked && k < 3 * K; k++) {
+    draw_signs(&s.rng, s.sign, n);
+    probe p;
+    if ((rc = probe_smooth(c, b, all, s.sign, n, &p)))
+      goto out;
+    gb->probes++;
+    nnc_gc_coord *e = nnci_gc_push(gb);
+    if (!e) {
+      rc = nnci_fail(m, NNC_ENOMEM, "out of memory");
+      goto out;
+    }
+    e->index = k;
+    e->group = n;
+    e->analytic = p.ad;
+    e->numeric = p.fd;
+    e->h = p.t;
+    e->noise = p.noise;
+    e->evals = p.evals;
+    e->relerr = nnci_relerr(p.ad, p.fd);
+    e->flags = NNC_GC_PROJECTION | (p.kink ? NNC_GC_KINK | NNC_GC_AT_KINK : 0);
+    double mx = fmax(fabs(p.ad), fabs(p.fd));
+    if (p.ad == 0 && p.fd == 0) {
+      e->flags |= NNC_GC_ZERO;
+      e->verdict = NNC_PASS;
+    } else if (p.kink) {
+      e->verdict = NNC_INCONCLUSIVE;
+      e->why = NNC_WHY_KINK;
+      gb->inconclusive++;
+      kinked++; /* draw another probe in its place */
+    } else if (e->relerr <= gb->pass_tol || fabs(p.ad - p.fd) <= p.noise) {
+      e->verdict = NNC_PASS;
+    } else {
+      e->verdict = nnci_band_verdict(gb, e->relerr);
+      if (e->verdict == NNC_FAIL && fabs(p.ad - p.fd) <= 4 * p.noise)
+        e->verdict = NNC_WARN;
+    }
+    if (!(e->flags & NNC_GC_ZERO) && mx > p.noise)
+      gb->live++;
+    if (e->verdict == NNC_FAIL) {
+      gb->failed++;
+      any_bad = 1;
+    }
+  }
+  if (any_bad)
+    rc = bisect(&s, all, n);
+out:
+  free(all);
+  free(s.sign);
+  return rc;
+}

@@ -1,0 +1,448 @@
+/* plot_run.c — put a plot on disk and run gnuplot on it.
+ *
+ * Every file lands under its final name only once complete (written under a
+ * temporary name, then renamed), so a crash or a failing gnuplot never
+ * leaves a partial file where an earlier rendering was.  gnuplot runs as a
+ * child in the plot's directory, without a shell; what it prints is kept
+ * for the error message.
+ */
+#include "config.h"
+
+#include "plot.h"
+
+#include <nncheck/nncheck.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <spawn.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+extern char **environ;
+
+/* posix_spawn can change the child's directory since glibc 2.29; elsewhere
+ * the child is forked, changes directory and execs. */
+#ifndef NNC_PLOT_SPAWN_CHDIR
+#if defined(HAVE_POSIX_SPAWN_FILE_ACTIONS_ADDCHDIR_NP) ||                      \
+    (defined(__GLIBC__) &&                                                     \
+     (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 29)))
+#define NNC_PLOT_SPAWN_CHDIR 1
+#else
+#define NNC_PLOT_SPAWN_CHDIR 0
+#endif
+#endif
+
+#define ERR_TAIL 4096 /* bytes of gnuplot's output kept for the message */
+
+const char *nnc_plot_gnuplot(void)
+{
+  const char *env = getenv("NNCHECK_GNUPLOT");
+  if (env && *env)
+    return env;
+  return NNC_GNUPLOT;
+}
+
+/* ---- files --------------------------------------------------------------- */
+
+/* A file written under a temporary name and renamed into place once
+ * complete, so that a crash or failure never leaves a partial file under
+ * the final name. */
+typedef struct staged {
+  char *final; /* dir/NAME.ext */
+  char *tmp;   /* dir/NAME.ext.tmp.XXXXXX; NULL once renamed or dropped */
+} staged;
+
+/* Create "final.tmp.XXXXXX" with O_EXCL and return its descriptor, or -1
+ * with errno.  Not mkstemp: its files are private (0600), and the renamed
+ * file should get the umask's permissions like any other the user makes. */
+static int create_tmp(staged *st)
+{
+  static const char alphabet[] = "abcdefghijklmnopqrstuvwxyz0123456789";
+  size_t n = strlen(st->final);
+  st->tmp = malloc(n + 12);
+  if (!st->tmp)
+    return -1;
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  uint64_t x = (uint64_t)getpid() * 0x9e3779b97f4a7c15u ^
+               (uint64_t)ts.tv_nsec ^ ((uint64_t)ts.tv_sec << 30) ^
+               (uint64_t)(uintptr_t)st->tmp;
+  memcpy(st->tmp, st->final, n);
+  memcpy(st->tmp + n, ".tmp.", 5);
+  st->tmp[n + 11] = '\0';
+  for (int attempt = 0; attempt < 100; attempt++) {
+    for (int i = 0; i < 6; i++) {
+      /* splitmix64: a new name per attempt */
+      uint64_t z = (x += 0x9e3779b97f4a7c15u);
+      z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9u;
+      z = (z ^ (z >> 27)) * 0x94d049bb133111ebu;
+      st->tmp[n + 5 + i] = alphabet[(z ^ (z >> 31)) % (sizeof alphabet - 1)];
+    }
+    int fd = open(st->tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+    if (fd >= 0 || errno != EEXIST)
+      return fd;
+  }
+  return -1;
+}
+
+static void stage_drop(staged *st)
+{
+  if (st->tmp)
+    unlink(st->tmp);
+  free(st->tmp);
+  free(st->final);
+  st->tmp = st->final = NULL;
+}
+
+/* Choose dir/NAME.ext and create its temporary file; *fd open on it. */
+static int stage_open(staged *st, const char *dir, const char *name,
+                      const char *ext, int *fd, char *err, size_t errlen)
+{
+  size_t a = strlen(dir), b = strlen(name), c = strlen(ext);
+  st->tmp = NULL;
+  st->final = malloc(a + b + c + 2);
+  if (!st->final)
+    return nnci_plot_fail(NNC_ENOMEM, err, errlen, "out of memory");
+  snprintf(st->final, a + b + c + 2, "%s/%s%s", dir, name, ext);
+  *fd = create_tmp(st);
+  if (*fd >= 0)
+    return NNC_OK;
+  int e = errno;
+  int rc = nnci_plot_fail(e == ENOMEM ? NNC_ENOMEM : NNC_EIO, err, errlen,
+                          "cannot write '%s': %s", st->final, strerror(e));
+  /* No file of ours exists to unlink: the names tried belong to others. */
+  free(st->tmp);
+  free(st->final);
+  st->tmp = st->final = NULL;
+  return rc;
+}
+
+static int stage_commit(staged *st, char *err, size_t errlen)
+{
+  if (rename(st->tmp, st->final) != 0)
+    return nnci_plot_fail(NNC_EIO, err, errlen,
+                          "cannot rename '%s' to '%s': %s", st->tmp, st->final,
+                          strerror(errno));
+  free(st->tmp);
+  st->tmp = NULL;
+  return NNC_OK;
+}
+
+typedef int (*writer_fn)(const nnc_plot *, FILE *, char *, size_t);
+
+/* Write NAME.ext's content into its temporary file, synced to disk, so that
+ * after the rename a crash cannot leave it empty. */
+static int stage_write(staged *st, const nnc_plot *p, const char *dir,
+                       const char *ext, writer_fn write, char *err,
+                       size_t errlen)
+{
+  int fd, rc = stage_open(st, dir, p->name, ext, &fd, err, errlen);
+  if (rc)
+    return rc;
+  FILE *f = fdopen(fd, "w");
+  if (!f) {
+    rc = nnci_plot_fail(NNC_EIO, err, errlen, "cannot write '%s': %s",
+                        st->final, strerror(errno));
+    close(fd);
+    return rc;
+  }
+  rc = write(p, f, err, errlen);
+  if (!rc && (fflush(f) || fsync(fileno(f))))
+    rc = nnci_plot_fail(NNC_EIO, err, errlen, "cannot write '%s': %s",
+                        st->final, strerror(errno));
+  if (fclose(f) && !rc)
+    rc = nnci_plot_fail(NNC_EIO, err, errlen, "cannot write '%s': %s",
+                        st->final, strerror(errno));
+  return rc;
+}
+
+/* ---- running gnuplot ----------------------------------------------------- */
+
+typedef struct child_result {
+  int spawn_errno; /* the program could not be started */
+  int status;      /* waitpid status */
+  char out[ERR_TAIL + 1]; /* the last of its stdout and stderr */
+  size_t outlen;
+} child_result;
+
+/* Keep the tail: gnuplot's error comes last, after any warnings. */
+static void drain(int fd, child_result *cr)
+{
+  char buf[1024];
+  for (;;) {
+    ssize_t k = read(fd, buf, sizeof buf);
+    if (k < 0 && errno == EINTR)
+      continue;
+    if (k <= 0)
+      break;
+    size_t n = (size_t)k; /* <= sizeof buf < ERR_TAIL */
+    if (cr->outlen + n > ERR_TAIL) {
+      size_t drop = cr->outlen + n - ERR_TAIL;
+      memmove(cr->out, cr->out + drop, cr->outlen - drop);
+      cr->outlen -= drop;
+    }
+    memcpy(cr->out + cr->outlen, buf, n);
+    cr->outlen += n;
+  }
+  cr->out[cr->outlen] = '\0';
+}
+
+static int wait_child(pid_t pid, int *status)
+{
+  while (waitpid(pid, status, 0) < 0)
+    if (errno != EINTR)
+      return errno;
+  return 0;
+}
+
+/* Run argv[0] (looked up in $PATH when it has no '/') in directory dir with
+ * stdin from /dev/null and stdout and stderr captured; no shell.  Returns 0
+ * when it ran (cr says how it ended) or an errno. */
+static int run_in_dir(const char *dir, char *const argv[], child_result *cr)
+{
+  int out[2];
+  int search = strchr(argv[0], '/') == NULL;
+  memset(cr, 0, sizeof *cr);
+  if (pipe2(out, O_CLOEXEC) != 0)
+    return errno;
+  pid_t pid;
+#if NNC_PLOT_SPAWN_CHDIR
+  posix_spawn_file_actions_t fa;
+  int e = posix_spawn_file_actions_init(&fa);
+  if (e) {
+    close(out[0]);
+    close(out[1]);
+    return e;
+  }
+  if (!(e = posix_spawn_file_actions_addchdir_np(&fa, dir)) &&
+      !(e = posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0)) &&
+      !(e = posix_spawn_file_actions_adddup2(&fa, out[1], 1)) &&
+      !(e = posix_spawn_file_actions_adddup2(&fa, out[1], 2)))
+    e = search ? posix_spawnp(&pid, argv[0], &fa, NULL, argv, environ)
+               : posix_spawn(&pid, argv[0], &fa, NULL, argv, environ);
+  posix_spawn_file_actions_destroy(&fa);
+  close(out[1]);
+  if (e) {
+    close(out[0]);
+    cr->spawn_errno = e;
+    return 0;
+  }
+#else
+  /* A second pipe reports a failed chdir or exec: it closes on a
+   * successful exec, or carries the errno. */
+  int ep[2];
+  if (pipe2(ep, O_CLOEXEC) != 0) {
+    int e = errno;
+    close(out[0]);
+    close(out[1]);
+    return e;
+  }
+  pid = fork();
+  if (pid < 0) {
+    int e = errno;
+    close(out[0]);
+    close(out[1]);
+    close(ep[0]);
+    close(ep[1]);
+    return e;
+  }
+  if (pid == 0) {
+    int nul = open("/dev/null", O_RDONLY);
+    if (chdir(dir) == 0 && nul >= 0 && dup2(nul, 0) >= 0 &&
+        dup2(out[1], 1) >= 0 && dup2(out[1], 2) >= 0) {
+      if (search)
+        execvp(argv[0], argv);
+      else
+        execv(argv[0], argv);
+    }
+    int ce = errno;
+    ssize_t w = write(ep[1], &ce, sizeof ce);
+    (void)w;
+    _exit(127);
+  }
+  close(out[1]);
+  close(ep[1]);
+  int ce;
+  ssize_t k;
+  do
+    k = read(ep[0], &ce, sizeof ce);
+  while (k < 0 && errno == EINTR);
+  close(ep[0]);
+  if (k == (ssize_t)sizeof ce) {
+    close(out[0]);
+    int st;
+    wait_child(pid, &st);
+    cr->spawn_errno = ce;
+    return 0;
+  }
+#endif
+  drain(out[0], cr);
+  close(out[0]);
+  return wait_child(pid, &cr->status);
+}
+
+/* gnuplot's output as one line: lines joined with " | ", the echo of the
+ * failing command's caret line dropped. */
+static void one_line(const char *in, char *outbuf, size_t outlen)
+{
+  size_t o = 0;
+  int first = 1;
+  if (!outlen)
+    return;
+  outbuf[0] = '\0';
+  while (*in) {
+    const char *eol = strchr(in, '\n');
+    size_t n = eol ? (size_t)(eol - in) : strlen(in);
+    size_t a = 0, b = n;
+    while (a < b && (unsigned char)in[a] <= ' ')
+      a++;
+    while (b > a && (unsigned char)in[b - 1] <= ' ')
+      b--;
+    int caret_only = 1;
+    for (size_t i = a; i < b; i++)
+      if (in[i] != '^' && in[i] != ' ')
+        caret_only = 0;
+    if (b > a && !caret_only) {
+      if (!first && o + 3 < outlen) {
+        memcpy(outbuf + o, " | ", 3);
+        o += 3;
+      }
+      first = 0;
+      for (size_t i = a; i < b && o + 1 < outlen; i++) {
+        unsigned char c = (unsigned char)in[i];
+        outbuf[o++] = c < 0x20 ? ' ' : (char)c;
+      }
+      outbuf[o] = '\0';
+    }
+    in += n + (eol ? 1 : 0);
+  }
+}
+
+int nnc_plot_run_gnuplot(const char *dir, const char *name, char *err,
+                         size_t errlen)
+{
+  if (!dir || !*dir || !nnci_plot_name_ok(name))
+    return nnci_plot_fail(NNC_EARG, err, errlen,
+                          "plot: bad directory or plot name");
+  const char *gp = nnc_plot_gnuplot();
+  char *resolved = NULL;
+  child_result *cr = NULL;
+  staged png = {0}, svg = {0};
+  int rc, fd;
+  /* gnuplot writes into temporary files reserved here, renamed on
+   * success: a failed run leaves earlier renderings intact. */
+  if ((rc = stage_open(&png, dir, name, ".png", &fd, err, errlen)))
+    goto out;
+  close(fd);
+  if ((rc = stage_open(&svg, dir, name, ".svg", &fd, err, errlen)))
+    goto out;
+  close(fd);
+
+  /* The child runs in dir: a relative program path must not be read from
+   * there. */
+  const char *prog = gp;
+  if (strchr(gp, '/') && gp[0] != '/' && (resolved = realpath(gp, NULL)))
+    prog = resolved;
+  char script[NNCI_PLOT_NAME_MAX + 8];
+  snprintf(script, sizeof script, "%s.gp", name);
+  /* Only the base names: the child's working directory is dir. */
+  char vars[2 * (NNCI_PLOT_NAME_MAX + 16) + 64];
+  snprintf(vars, sizeof vars, "png_out = '%s'; svg_out = '%s'",
+           strrchr(png.tmp, '/') + 1, strrchr(svg.tmp, '/') + 1);
+  /* -d: no ~/.gnuplot, so that the user's settings cannot change the
+   * rendering. */
+  char *argv[] = {(char *)prog, "-d", "-e", vars, script, NULL};
+  if (!(cr = malloc(sizeof *cr))) {
+    rc = nnci_plot_fail(NNC_ENOMEM, err, errlen, "out of memory");
+    goto out;
+  }
+  int e = run_in_dir(dir, argv, cr);
+  if (e || cr->spawn_errno) {
+    rc = nnci_plot_fail(
+        NNC_EPLOT, err, errlen,
+        "cannot run gnuplot '%s' in '%s': %s (install gnuplot-nox, or "
+        "set NNCHECK_GNUPLOT to its path)",
+        gp, dir, strerror(e ? e : cr->spawn_errno));
+  } else if (!WIFEXITED(cr->status) || WEXITSTATUS(cr->status) != 0) {
+    char line[ERR_TAIL + 1];
+    one_line(cr->out, line, sizeof line);
+    if (WIFSIGNALED(cr->status))
+      rc = nnci_plot_fail(NNC_EPLOT, err, errlen,
+                          "gnuplot '%s' killed by signal %d on %s/%s: %s", gp,
+                          WTERMSIG(cr->status), dir, script, line);
+    else
+      rc = nnci_plot_fail(NNC_EPLOT, err, errlen,
+                          "gnuplot '%s' failed (exit %d) on %s/%s: %s", gp,
+                          WEXITSTATUS(cr->status), dir, script,
+                          *line ? line : "no message");
+  } else if (!(rc = stage_commit(&png, err, errlen))) {
+    rc = stage_commit(&svg, err, errlen);
+  }
+out:
+  free(cr);
+  stage_drop(&png);
+  stage_drop(&svg);
+  free(resolved);
+  return rc;
+}
+
+/* mkdir -p: every missing component, with the umask's permissions. */
+static int make_dirs(const char *dir, char *err, size_t errlen)
+{
+  char *path = strdup(dir);
+  if (!path)
+    return nnci_plot_fail(NNC_ENOMEM, err, errlen, "out of memory");
+  int e = 0;
+  for (char *s = path + 1; !e; s++) {
+    if (*s != '/' && *s != '\0')
+      continue;
+    char c = *s;
+    *s = '\0';
+    if (mkdir(path, 0777) != 0 && errno != EEXIST)
+      e = errno;
+    *s = c;
+    if (!c)
+      break;
+  }
+  free(path);
+  struct stat st;
+  if (!e && stat(dir, &st) != 0)
+    e = errno;
+  if (e)
+    return nnci_plot_fail(NNC_EIO, err, errlen,
+                          "cannot create directory '%s': %s", dir, strerror(e));
+  if (!S_ISDIR(st.st_mode))
+    return nnci_plot_fail(NNC_EIO, err, errlen,
+                          "'%s' exists and is not a directory", dir);
+  return NNC_OK;
+}
+
+int nnc_plot_render(const nnc_plot *p, const char *dir, char *err,
+                    size_t errlen)
+{
+  int rc = nnc_plot_validate(p, err, errlen);
+  if (rc)
+    return rc;
+  if (!dir || !*dir)
+    return nnci_plot_fail(NNC_EARG, err, errlen, "plot %s: no directory given",
+                          p->name);
+  if ((rc = make_dirs(dir, err, errlen)))
+    return rc;
+  staged dat = {0}, gp = {0};
+  if (!(rc = stage_write(&dat, p, dir, ".dat", nnc_plot_write_dat, err,
+                         errlen)) &&
+      !(rc = stage_write(&gp, p, dir, ".gp", nnc_plot_write_gp, err, errlen)) &&
+      !(rc = stage_commit(&dat, err, errlen)) &&
+      !(rc = stage_commit(&gp, err, errlen)))
+    rc = nnc_plot_run_gnuplot(dir, p->name, err, errlen);
+  stage_drop(&dat);
+  stage_drop(&gp);
+  return rc;
+}
