@@ -53,6 +53,7 @@ int main(int argc, char **argv)
   nnc_gradcheck_opts o;
   nnc_gradcheck_opts_init(&o);
   o.burn_in = 0;
+  o.audits = 0;       /* the target holds outside burn-in and audits */
   o.part = NNC_F_ALL; /* every evaluation the same kind: data + reg */
 
   /* one forward, to say what size this is */

@@ -154,21 +154,23 @@ static int smooth_verdict(gc_ctx *c, size_t b, size_t i, double a,
     *kinked = 1;
     return NNC_OK;
   }
+  double sigma;
+  if ((rc = noise_floor(c, b, i, &sigma, &out->evals)))
+    return rc;
   /* Without fingerprints a kink shows as one-sided differences whose gap
-   * does not shrink with the step (a smooth function's shrinks like h). */
+   * does not shrink with the step (a smooth function's shrinks like h),
+   * and stands clear of the noise floor. */
   if (!c->have_w) {
     double g1 = fabs((e1->fp - c->f0) / (e1->xp - e1->x) -
                      (c->f0 - e1->fm) / (e1->x - e1->xm));
     double g4 = fabs((e4.fp - c->f0) / (e4.xp - e4.x) -
                      (c->f0 - e4.fm) / (e4.x - e4.xm));
-    if (g4 > 0.5 * g1 && g4 > 8 * e4.noise && g4 > 1e-3 * fabs(a)) {
+    if (g4 > 0.5 * g1 && g4 > 16 * sigma / (e4.xp - e4.x) &&
+        g4 > 1e-3 * fabs(a)) {
       *kinked = 1;
       return NNC_OK;
     }
   }
-  double sigma;
-  if ((rc = noise_floor(c, b, i, &sigma, &out->evals)))
-    return rc;
   double r1 = (4 * e2.numeric - e1->numeric) / 3;
   double r2 = (4 * e4.numeric - e2.numeric) / 3;
   double sd2 = M_SQRT2 * sigma / e2.step, sd4 = M_SQRT2 * sigma / e4.step;
@@ -183,13 +185,16 @@ static int smooth_verdict(gc_ctx *c, size_t b, size_t i, double a,
   out->trunc = trunc;
   out->roundoff = 2 * round;
   out->noise = fmax(out->noise, 2 * round);
-  if (diff <= E + gb->pass_tol * mx)
-    out->verdict = NNC_PASS; /* inside the error bar */
-  else if (E > 0.25 * mx) {
+  if (a == 0 && diff <= E)
+    out->verdict = NNC_PASS; /* no dependence claimed, none resolved */
+  else if (E > 0.25 * mx && out->relerr > gb->pass_tol) {
+    /* an error bar as wide as the signal: no verdict either way */
     out->verdict = NNC_INCONCLUSIVE;
     out->why = m_is_float(c, b) && out->roundoff >= out->trunc ? NNC_WHY_FLOAT
                                                               : NNC_WHY_NOISE;
-  } else
+  } else if (diff <= E + gb->pass_tol * mx)
+    out->verdict = NNC_PASS; /* inside the error bar */
+  else
     out->verdict = nnci_band_verdict(gb, out->relerr);
   return NNC_OK;
 }
@@ -295,8 +300,11 @@ int nnci_gc_coord(gc_ctx *c, size_t b, size_t i, nnc_gc_block *gb,
       out->verdict = NNC_PASS;
       goto tally;
     }
-    /* clearly right (or agreeing to the round-off of f): done at 2 */
-    if (out->relerr <= gb->pass_tol || fabs(a - e.numeric) <= e.noise) {
+    /* clearly right (or agreeing to the round-off of f, with a signal well
+     * above it): done at 2 */
+    double mx = fmax(fabs(a), fabs(e.numeric));
+    if (out->relerr <= gb->pass_tol ||
+        (fabs(a - e.numeric) <= e.noise && mx > 4 * e.noise)) {
       if (out->relerr > gb->pass_tol)
         out->flags |= NNC_GC_NOISE;
       out->verdict = NNC_PASS;
@@ -430,8 +438,11 @@ static int tied_set(gc_ctx *c, size_t b, const size_t *idx, size_t n,
   e->evals = 2;
   if (au == 0 && fd == 0)
     e->flags |= NNC_GC_ZERO, e->verdict = NNC_PASS;
-  else if (fabs(au - fd) <= noise)
+  else if (e->relerr <= gb->pass_tol || fabs(au - fd) <= noise) {
     e->verdict = NNC_PASS;
+    if (e->relerr > gb->pass_tol)
+      e->flags |= NNC_GC_NOISE;
+  }
   else
     e->verdict = nnci_band_verdict(gb, e->relerr);
   if (e->verdict == NNC_FAIL)

@@ -40,6 +40,7 @@ void nnc_gradcheck_opts_init(nnc_gradcheck_opts *o)
   o->strict = 0;
   o->project = 0;
   o->probes = 4;
+  o->winners = 1;
 }
 
 const char *nnc_verdict_name(int v)
@@ -130,7 +131,8 @@ static int burn_in(ctx *c)
    * Where the plugin fingerprints its winners, burn-in goes on past the
    * requested steps until a decision on the checked examples has changed. */
   nnc_winners w0, wn;
-  int watch = nnc_model_winners(m, &w0) == NNC_OK && w0.decisions > 0;
+  int watch = c->o->winners && nnc_model_winners(m, &w0) == NNC_OK &&
+              w0.decisions > 0;
   int changed = 0;
   for (size_t s = 0; s < (watch && !changed ? limit : steps); s++) {
     nnc_batch batch = {NULL, 0, NNC_SPLIT_TRAIN, 0};
@@ -347,7 +349,7 @@ static int base_point(ctx *c, uint32_t part)
     c->r->loss = L;
   c->f0 = L;
   c->scale = loss_scale(m);
-  c->have_w = nnc_model_winners(m, &c->w0) == NNC_OK;
+  c->have_w = c->o->winners && nnc_model_winners(m, &c->w0) == NNC_OK;
   c->r->backward_calls++;
   if ((rc = nnc_model_backward(m)))
     return rc;
@@ -484,6 +486,7 @@ static int sweep(ctx *c, uint32_t part)
 
 static void summarize(ctx *c, const double *norms_data, const double *norms_reg)
 {
+  int all_skip = 1;
   nnc_model *m = c->m;
   nnc_gradcheck_result *r = c->r;
   if (norms_data && norms_reg)
@@ -506,27 +509,17 @@ static void summarize(ctx *c, const double *norms_data, const double *norms_reg)
            gb->name,
            gb->part == NNC_F_DATA ? "data" : gb->part == NNC_F_REG ? "reg" : "all",
            gb->tiny);
-    if (nnc_verdict_rank((int)gb->verdict) > nnc_verdict_rank((int)r->verdict))
+    /* a block without live entries does not make the whole run SKIP */
+    if (gb->verdict != NNC_SKIP &&
+        nnc_verdict_rank((int)gb->verdict) > nnc_verdict_rank((int)r->verdict))
       r->verdict = gb->verdict;
+    all_skip &= gb->verdict == NNC_SKIP;
   }
+  if (r->nblocks && all_skip)
+    r->verdict = NNC_SKIP; /* nothing anywhere carried a derivative */
   for (size_t k = 0; k < r->naudits; k++)
     if (r->audits[k].verdict == NNC_FAIL)
       r->verdict = NNC_FAIL;
-  /* A block live in no part has no effect on the loss as checked. */
-  for (size_t b = 0; b < m->nblocks; b++) {
-    size_t live = 0, seen = 0;
-    for (size_t k = 0; k < r->nblocks; k++)
-      if (!strcmp(r->blocks[k].name, m->blocks[b].name)) {
-        live += r->blocks[k].live;
-        seen++;
-      }
-    if (seen && !live)
-      warn(r,
-           "block %s: no checked entry carried a derivative in any part; "
-           "it seems to have no effect on the loss (or the loss is scaled "
-           "too small to see it)",
-           m->blocks[b].name);
-  }
 }
 
 int nnc_gradcheck(nnc_model *m, const nnc_gradcheck_opts *opts,
@@ -555,7 +548,7 @@ int nnc_gradcheck(nnc_model *m, const nnc_gradcheck_opts *opts,
   r->kind = m->d.kind;
   r->seed = opts->seed;
   r->strict = opts->strict;
-  r->has_winners = m->d.winners != NULL;
+  r->has_winners = m->d.winners != NULL && opts->winners;
   r->h_double = nnci_default_h(opts, NNC_F64);
   r->h_float = nnci_default_h(opts, NNC_F32);
   int rc = NNC_OK;
@@ -639,9 +632,12 @@ int nnc_gradcheck(nnc_model *m, const nnc_gradcheck_opts *opts,
   if (opts->sweep_h && (rc = sweep(&c, r->parts[0])))
     goto done;
   if (!r->has_winners)
-    warn(r, "the plugin gives no winner fingerprint: a difference that "
-            "crosses a ReLU or max() kink is not recognised; implement "
-            "winners() to have kinks detected");
+    warn(r, "%s: kinks are inferred from one-sided differences that "
+            "disagree beyond their error bars, which costs more evaluations "
+            "and misses kinks the step straddles cleanly; implement winners() "
+            "for exact kink detection",
+         opts->winners ? "the plugin gives no winner fingerprint"
+                       : "winner fingerprints ignored (--no-winners)");
   if (opts->audits && only < 0)
     nnci_audit_inert(m, r, opts->strict);
   summarize(&c, have_d && only < 0 ? nd : NULL, have_r && only < 0 ? nr : NULL);
@@ -683,7 +679,8 @@ int nnc_gradcheck_exit_status(const nnc_gradcheck_result *r)
   if (r->error != NNC_OK)
     return nnc_err_exit_status(r->error);
   if (r->verdict == NNC_FAIL ||
-      (r->strict && r->verdict == NNC_INCONCLUSIVE))
+      (r->strict &&
+       (r->verdict == NNC_INCONCLUSIVE || r->verdict == NNC_SKIP)))
     return NNC_EXIT_PROBLEM;
   return NNC_EXIT_OK;
 }

@@ -383,7 +383,7 @@ tail:
             afail > 1 ? "s" : "");
   fprintf(f, "\nverdict: %s (%zu checked block results: %zu FAIL, %zu WARN, "
              "%zu without a live entry; %zu loss evaluations) -- exit %d\n",
-          r->verdict == NNC_FAIL ? "FAIL" : r->verdict == NNC_WARN ? "WARN" : "PASS",
+          nnc_verdict_name((int)r->verdict),
           r->nblocks, nfail, nwarn, count_verdict(r, NNC_SKIP), r->loss_evals,
           nnc_gradcheck_exit_status(r));
   return NNC_OK;

@@ -16,13 +16,17 @@ TEST_LIBS = lib/libnncheck.la $(CHECK_LIBS) -lm
 noinst_HEADERS += tests/testutil.h
 
 check_PROGRAMS += tests/check_model tests/check_gradcheck tests/check_user_suite \
-	tests/check_plot
+	tests/check_plot tests/check_hardcases
 TESTS += tests/check_model tests/check_gradcheck tests/check_user_suite \
-	tests/check_plot
+	tests/check_plot tests/check_hardcases
 
 tests_check_model_SOURCES = tests/check_model.c tests/testutil.c
 tests_check_model_CFLAGS = $(TEST_CFLAGS)
 tests_check_model_LDADD = $(TEST_LIBS)
+
+tests_check_hardcases_SOURCES = tests/check_hardcases.c tests/testutil.c
+tests_check_hardcases_CFLAGS = $(TEST_CFLAGS)
+tests_check_hardcases_LDADD = $(TEST_LIBS)
 
 tests_check_gradcheck_SOURCES = tests/check_gradcheck.c tests/testutil.c
 tests_check_gradcheck_CFLAGS = $(TEST_CFLAGS)
@@ -43,7 +47,8 @@ TESTPLUGIN_LDFLAGS = -module -avoid-version -shared -rpath /nowhere $(SAN_LDFLAG
 check_LTLIBRARIES += tests/plugins/abi_future.la tests/plugins/no_entry.la \
 	tests/plugins/missing_loss.la tests/plugins/tiny_size.la \
 	tests/plugins/nan_loss.la tests/plugins/nan_grad.la \
-	tests/plugins/create_fails.la tests/plugins/tiny_grad.la
+	tests/plugins/create_fails.la tests/plugins/tiny_grad.la \
+	tests/plugins/big_offset.la tests/plugins/roundoff.la
 tests_plugins_abi_future_la_SOURCES = tests/plugins/misbehave.c
 tests_plugins_abi_future_la_CPPFLAGS = $(AM_CPPFLAGS) -DMB_ABI_FUTURE
 tests_plugins_abi_future_la_LDFLAGS = $(TESTPLUGIN_LDFLAGS)
@@ -68,3 +73,9 @@ tests_plugins_create_fails_la_LDFLAGS = $(TESTPLUGIN_LDFLAGS)
 tests_plugins_tiny_grad_la_SOURCES = tests/plugins/misbehave.c
 tests_plugins_tiny_grad_la_CPPFLAGS = $(AM_CPPFLAGS) -DMB_TINY_GRAD
 tests_plugins_tiny_grad_la_LDFLAGS = $(TESTPLUGIN_LDFLAGS)
+tests_plugins_big_offset_la_SOURCES = tests/plugins/misbehave.c
+tests_plugins_big_offset_la_CPPFLAGS = $(AM_CPPFLAGS) -DMB_BIG_OFFSET
+tests_plugins_big_offset_la_LDFLAGS = $(TESTPLUGIN_LDFLAGS)
+tests_plugins_roundoff_la_SOURCES = tests/plugins/misbehave.c
+tests_plugins_roundoff_la_CPPFLAGS = $(AM_CPPFLAGS) -DMB_ROUNDOFF
+tests_plugins_roundoff_la_LDFLAGS = $(TESTPLUGIN_LDFLAGS)

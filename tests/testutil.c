@@ -132,6 +132,22 @@ const char *test_plugin(const char *name)
   return path;
 }
 
+const char *twin_of(const char *bug)
+{
+  static const char *map[][2] = {
+      {"bug_conv2d_noflip", "conv2d"},     {"bug_conv2d_border", "conv2d"},
+      {"bug_maxpool_alltied", "maxpool2_ties"},
+      {"bug_layernorm_nomean", "layernorm"},
+      {"bug_norm_batchstats", "layernorm"}, {"bug_softmax_diag", "softmax"},
+      {"bug_attention_scale", "attention"}};
+  static char buf[160];
+  for (size_t i = 0; i < sizeof map / sizeof *map; i++)
+    if (!strcmp(bug, map[i][0]))
+      return map[i][1];
+  snprintf(buf, sizeof buf, "ok_%s", bug + 4);
+  return buf;
+}
+
 size_t count_of(const char *hay, const char *needle)
 {
   size_t n = 0, k = strlen(needle);

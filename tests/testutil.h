@@ -22,6 +22,9 @@ char *read_file(const char *path, size_t *len);
 const char *test_plugin(const char *name);
 /* 1 if s is one syntactically valid JSON value. */
 int json_valid(const char *s);
+/* The correct twin of a bug_ fixture: ok_X for bug_X, or for a bundled
+ * layer's bug the bundled layer itself. */
+const char *twin_of(const char *bug);
 /* Count occurrences of needle in hay. */
 size_t count_of(const char *hay, const char *needle);
 

@@ -40,12 +40,14 @@ static void usage(FILE *f)
       "  --no-audits       skip the contract audits (determinism, seed, side\n"
       "                    effects, overwrite, linearity, independence, inert)\n"
       "                    [audits on]\n"
-      "  --strict          an inert block or an INCONCLUSIVE verdict fails\n"
-      "                    [off]\n"
+      "  --strict          an inert block, an INCONCLUSIVE verdict or a run\n"
+      "                    where nothing carried a derivative fails [off]\n"
       "  --project         projection mode: every coordinate of every block,\n"
       "                    through random sign probes per block; a mismatch is\n"
       "                    bisected down to the bad coordinates [off]\n"
       "  --probes K        probes per block in projection mode [4]\n"
+      "  --no-winners      ignore the plugin's winner fingerprint; infer kinks\n"
+      "                    from one-sided differences [use it]\n"
       "  --json            print the report as JSON\n"
       "  --tap             print the report as TAP (one test per block and part)\n"
       "  --plots DIR       write error plots (.dat, .gp, .png, .svg) into DIR\n"
@@ -54,7 +56,8 @@ static void usage(FILE *f)
       "  -h, --help        this help\n"
       "\n"
       "Exit status:\n"
-      "  0  every checked gradient passed\n"
+      "  0  every checked gradient passed (INCONCLUSIVE entries are reported,\n"
+      "     and fail only with --strict)\n"
       "  1  a gradient problem was found (a block FAILed)\n"
       "  2  usage or bad input: arguments, plugin file, ABI mismatch\n"
       "  3  the plugin misbehaved: an error, NaN/Inf, a broken contract\n"
@@ -87,7 +90,7 @@ static int list_plugins(void)
 enum {
   OPT_ARGS = 256, OPT_SEED, OPT_EXAMPLES, OPT_SAMPLES, OPT_BURNIN, OPT_H,
   OPT_SWEEP, OPT_PART, OPT_BLOCK, OPT_INDEX, OPT_EVAL, OPT_REGWARN, OPT_JSON,
-  OPT_TAP, OPT_PLOTS, OPT_LIST, OPT_NOAUDITS, OPT_STRICT, OPT_PROJECT, OPT_PROBES
+  OPT_TAP, OPT_PLOTS, OPT_LIST, OPT_NOAUDITS, OPT_STRICT, OPT_PROJECT, OPT_PROBES, OPT_NOWINNERS
 };
 
 int main(int argc, char **argv)
@@ -114,6 +117,7 @@ int main(int argc, char **argv)
       {"strict", no_argument, 0, OPT_STRICT},
       {"project", no_argument, 0, OPT_PROJECT},
       {"probes", required_argument, 0, OPT_PROBES},
+      {"no-winners", no_argument, 0, OPT_NOWINNERS},
       {"help", no_argument, 0, 'h'},
       {0, 0, 0, 0}};
   nnc_gradcheck_opts o;
@@ -160,6 +164,7 @@ int main(int argc, char **argv)
     case OPT_STRICT: o.strict = 1; break;
     case OPT_PROJECT: o.project = 1; break;
     case OPT_PROBES: o.probes = cli_u64("--probes", optarg, 1, 1000); break;
+    case OPT_NOWINNERS: o.winners = 0; break;
     case 'h': usage(stdout); return 0;
     default:
       if (optopt)

@@ -243,6 +243,8 @@ typedef struct nnc_gradcheck_opts {
   int project;         /* projection mode: every coordinate of every block
                           through K random probes per block */
   size_t probes;       /* K, probes per block in projection mode; default 4 */
+  int winners;         /* trust the plugin's winner fingerprint for kinks;
+                          default 1 (0: infer kinks from the numbers) */
 } nnc_gradcheck_opts;
 
 void nnc_gradcheck_opts_init(nnc_gradcheck_opts *o);

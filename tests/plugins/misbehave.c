@@ -3,6 +3,7 @@
  * fixed points, L = mean((w.x + b - t)^2) + 0.5 reg |w|^2, whose gradient is
  * right, so that whatever is reported comes from the misbehaviour alone. */
 #include <nncheck/plugin.h>
+#include <float.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +13,7 @@ typedef struct inst {
   double scale; /* loss multiplier */
   double r[4];  /* residuals of the last loss */
   uint32_t flags;
+  unsigned calls;
 } inst;
 
 static const double X[4][2] = {{1, 2}, {-1, 0.5}, {0.3, -2}, {2, 1}};
@@ -76,6 +78,14 @@ static int loss(void *p, const nnc_batch *batch, uint64_t seed, uint32_t flags,
     L += 0.5 * REG * (s->w[0] * s->w[0] + s->w[1] * s->w[1]);
 #ifdef MB_NAN_LOSS
   L = NAN;
+#endif
+#ifdef MB_BIG_OFFSET
+  /* a constant so large that the loss's round-off swamps the differences */
+  L += 1e12;
+#endif
+#ifdef MB_ROUNDOFF
+  /* as a threaded sum does: the last bits vary from call to call */
+  L *= 1 + ((int)(s->calls++ % 3) - 1) * 2 * DBL_EPSILON;
 #endif
   *out = L * s->scale;
   return 0;
