@@ -254,6 +254,9 @@ static int text_report(const nnc_gradcheck_result *r, FILE *f, int brief)
   fprintf(f, "bands: relative error |a-n|/max(|a|,|n|): < 1e-7 happy, < 1e-4 "
              "ok, to 1e-2 uncomfortable (WARN), above wrong (FAIL); x depth/2 "
              "from depth 3; float32: < 1e-2 ok, above 1e-1 wrong\n");
+  fprintf(f, "escalation: a doubtful entry gets h/2, h/4, Richardson and a "
+             "measured noise floor; its error-bar column says which term "
+             "dominates (t truncation, r round-off, k one-sided at a kink)\n");
   if (r->any_float)
     fprintf(f, "note: float32 blocks are checked in double arithmetic with a "
                "float-sized step and float bands; build the plugin in double "
@@ -266,9 +269,11 @@ static int text_report(const nnc_gradcheck_result *r, FILE *f, int brief)
   }
   if (!r->nblocks && r->error != NNC_OK)
     goto tail;
-  fprintf(f, "\n%-9s %-12s %8s %7s %5s %5s %4s %11s %9s %12s %12s %-16s %s\n",
+  fprintf(f, "\n%-9s %-12s %8s %7s %5s %5s %4s %4s %10s %9s %12s %12s %9s "
+             "%11s %-16s %s\n",
           "part", "block", "elements", "checked", "live", "kinks", "inc",
-          "worst-rel", "at-index", "analytic", "numeric", "band", "verdict");
+          "fail", "worst-rel", "at-index", "analytic", "numeric", "|a-n|",
+          "error-bar", "band", "verdict");
   for (size_t k = 0; k < r->nblocks; k++) {
     const nnc_gc_block *b = &r->blocks[k];
     const nnc_gc_coord *w = b->ncoords ? &b->coords[b->worst] : NULL;
@@ -283,11 +288,21 @@ static int text_report(const nnc_gradcheck_result *r, FILE *f, int brief)
     snprintf(band, sizeof band, "%s", w ? band_of(b, w) : "-");
     if (b->verdict == NNC_SKIP)
       snprintf(band, sizeof band, "no live entry");
-    fprintf(f, "%-9s %-12s %8zu %7zu %5zu %5zu %4zu %11.2e %9s %12.5g %12.5g %-16s %s",
+    /* the error bar of the worst entry, with its dominant term: t for
+     * truncation, r for round-off; "-" where it was clear at once */
+    char bar[32] = "-";
+    if (w && w->errbar > 0)
+      snprintf(bar, sizeof bar, "%.2e %c", w->errbar,
+               w->flags & NNC_GC_AT_KINK ? 'k'
+               : w->trunc >= w->roundoff  ? 't'
+                                          : 'r');
+    fprintf(f, "%-9s %-12s %8zu %7zu %5zu %5zu %4zu %4zu %10.2e %9s %12.5g "
+               "%12.5g %9.2e %11s %-16s %s",
             part_name(r->kind, b->part), b->name, b->count, b->checked, b->live,
-            b->kinks, b->inconclusive, w ? w->relerr : 0.0, ix,
-            w ? w->analytic : 0.0,
-            w ? w->numeric : 0.0, band, nnc_verdict_name((int)b->verdict));
+            b->kinks, b->inconclusive, b->failed, w ? w->relerr : 0.0, ix,
+            w ? w->analytic : 0.0, w ? w->numeric : 0.0,
+            w ? fabs(w->analytic - w->numeric) : 0.0, bar,
+            band, nnc_verdict_name((int)b->verdict));
     if (b->relax > 1)
       fprintf(f, " (depth %u: bands x%.3g)", b->depth, b->relax);
     if (b->probes)
