@@ -209,6 +209,8 @@ static int jitter_test(gc_ctx *c, size_t b, size_t i, double delta,
   double x = nnc_model_get(m, b, i), L;
   int rc;
   *usable = *ok = 0;
+  if ((rc = nnci_gc_keep(c)))
+    return rc;
   nnc_model_set(m, b, i, x + delta);
   c->r->backward_calls++;
   if ((rc = nnci_gc_loss(c, &L, 1)) || (rc = nnc_model_backward(m)))
@@ -279,7 +281,7 @@ int nnci_gc_coord(gc_ctx *c, size_t b, size_t i, nnc_gc_block *gb,
                   nnc_gc_coord *out)
 {
   nnc_model *m = c->m;
-  double a = c->grad[b][i];
+  double a = nnci_gc_grad(c, b, i);
   double hrel = nnci_default_h(c->o, m->blocks[b].dtype);
   gc_est e;
   int rc;
@@ -412,7 +414,7 @@ static int tied_set(gc_ctx *c, size_t b, const size_t *idx, size_t n,
     goto out;
   have_w = have_w && nnc_model_winners(m, &wm) == NNC_OK;
   for (size_t k = 0; k < n; k++)
-    au += c->grad[b][idx[k]];
+    au += nnci_gc_grad(c, b, idx[k]);
   double step = vp - vm, fd = (fp - fm) / step;
   double noise = modelled_noise(c, m->blocks[b].dtype, fp, fm, step);
   if (have_w)

@@ -23,7 +23,10 @@ typedef struct gc_ctx {
   int have_w;        /* the plugin gives fingerprints */
   double scale;      /* a layer's sum |r_i y_i| (what its round-off scales
                         with); 0 for a net */
-  double **grad;     /* the analytic gradient, per block, as double */
+  double **grad;     /* the analytic gradient, per block, as double, once
+                        something else has run backward (a kink's jittered
+                        re-test); until then the model's buffers hold it */
+  int grad_kept;     /* grad holds this part's gradient */
 } gc_ctx;
 
 /* One centered difference at relative step h (times max(1,|x|)). */
@@ -39,6 +42,10 @@ typedef struct gc_est {
 } gc_est;
 
 int nnci_gc_loss(gc_ctx *c, double *L, int counted);
+/* The base point's analytic gradient of (b, i). */
+double nnci_gc_grad(const gc_ctx *c, size_t b, size_t i);
+/* Keep a copy of the base gradient before a backward elsewhere. */
+int nnci_gc_keep(gc_ctx *c);
 int nnci_gc_centered(gc_ctx *c, size_t b, size_t i, double h, gc_est *e);
 double nnci_relerr(double a, double n);
 double nnci_gc_eps(uint32_t dtype);

@@ -65,7 +65,7 @@ static int probe_dir(gc_ctx *c, size_t b, const size_t *idx,
    * side uses the same steps, so both sides see the same direction. */
   double ad = 0, g2 = 0;
   for (size_t k = 0; k < n; k++) {
-    double g = c->grad[b][idx[k]];
+    double g = nnci_gc_grad(c, b, idx[k]);
     ad += g * (xp[k] - xm[k]);
     g2 += g * g;
   }

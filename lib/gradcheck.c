@@ -308,11 +308,14 @@ static size_t coords_cap(const nnc_gradcheck_opts *o, size_t count)
   return o->samples == 0 || k > count ? count : k;
 }
 
-/* Keep the part's analytic gradient as double: kink re-tests re-derive at
- * other points and overwrite the model's buffers. */
-static int keep_grads(ctx *c)
+/* The part's analytic gradient stays in the model's buffers until a
+ * backward elsewhere (a kink's jittered re-test) would overwrite it: only
+ * then is it copied, so a check without kinks pays no copy. */
+int nnci_gc_keep(gc_ctx *c)
 {
   nnc_model *m = c->m;
+  if (c->grad_kept)
+    return NNC_OK;
   if (!c->grad) {
     c->grad = calloc(m->nblocks, sizeof *c->grad);
     if (!c->grad)
@@ -326,7 +329,13 @@ static int keep_grads(ctx *c)
     for (size_t i = 0; i < m->blocks[b].count; i++)
       c->grad[b][i] = nnc_model_grad(m, b, i);
   }
+  c->grad_kept = 1;
   return NNC_OK;
+}
+
+double nnci_gc_grad(const gc_ctx *c, size_t b, size_t i)
+{
+  return c->grad_kept ? c->grad[b][i] : nnc_model_grad(c->m, b, i);
 }
 
 static void free_grads(ctx *c)
@@ -351,9 +360,8 @@ static int base_point(ctx *c, uint32_t part)
   c->scale = loss_scale(m);
   c->have_w = c->o->winners && nnc_model_winners(m, &c->w0) == NNC_OK;
   c->r->backward_calls++;
-  if ((rc = nnc_model_backward(m)))
-    return rc;
-  return keep_grads(c);
+  c->grad_kept = 0;
+  return nnc_model_backward(m);
 }
 
 /* The block's verdict: the worst entry (rank, then error), and never PASS
@@ -472,7 +480,7 @@ static int sweep(ctx *c, uint32_t part)
           free(idx);
           return rc;
         }
-        double re = nnci_relerr(c->grad[b][idx[k]], e.numeric);
+        double re = nnci_relerr(nnci_gc_grad(c, b, idx[k]), e.numeric);
         if (re > worst)
           worst = re;
       }
