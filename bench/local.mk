@@ -6,11 +6,13 @@ bench_bench_project_SOURCES = bench/bench_project.c
 bench_bench_project_LDADD = lib/libnncheck.la -lm
 CLEANFILES += $(EXTRA_PROGRAMS)
 
-bench: bench/bench_gradcheck$(EXEEXT) bench/bench_project$(EXEEXT) $(pkglib_LTLIBRARIES)
+bench: bench/bench_gradcheck$(EXEEXT) bench/bench_project$(EXEEXT) bench/bench_train$(EXEEXT) $(pkglib_LTLIBRARIES)
 	st=0; \
 	NNCHECK_PLUGIN_PATH='$(abs_top_builddir)/plugins/.libs' \
 	  $(abs_top_builddir)/bench/bench_gradcheck || st=1; \
 	NNCHECK_PLUGIN_PATH='$(abs_top_builddir)/plugins/.libs' \
 	  $(abs_top_builddir)/bench/bench_project || st=1; \
+	NNCHECK_PLUGIN_PATH='$(abs_top_builddir)/plugins/.libs' \
+	  $(abs_top_builddir)/bench/bench_train || st=1; \
 	exit $$st
 .PHONY: bench

@@ -567,16 +567,26 @@ int nnci_backward(nnc_model *m, int prefill)
      * element is NaN (the sentinel is one) or Inf, barring overflow of the
      * squares, which the careful pass below sorts out. */
     const nnc_block *blk = &m->blocks[b];
-    double ss = 0;
+    /* four partial sums: the compiler may keep them in vector lanes,
+     * and the order (hence the bits) is fixed */
+    double s4[4] = {0, 0, 0, 0}, ss;
+    size_t n4 = blk->count & ~(size_t)3;
     if (blk->dtype == NNC_F32) {
       const float *g = m->grads[b];
-      for (size_t i = 0; i < blk->count; i++)
-        ss += (double)g[i] * (double)g[i];
+      for (size_t i = 0; i < n4; i += 4)
+        for (int j = 0; j < 4; j++)
+          s4[j] += (double)g[i + j] * (double)g[i + j];
+      for (size_t i = n4; i < blk->count; i++)
+        s4[0] += (double)g[i] * (double)g[i];
     } else {
       const double *g = m->grads[b];
-      for (size_t i = 0; i < blk->count; i++)
-        ss += g[i] * g[i];
+      for (size_t i = 0; i < n4; i += 4)
+        for (int j = 0; j < 4; j++)
+          s4[j] += g[i + j] * g[i + j];
+      for (size_t i = n4; i < blk->count; i++)
+        s4[0] += g[i] * g[i];
     }
+    ss = (s4[0] + s4[1]) + (s4[2] + s4[3]);
     if (isfinite(ss)) {
       m->gnorm[b] = sqrt(ss);
       continue;

@@ -154,10 +154,16 @@ double NN_FN(nn_svm_loss)(const NN_REAL *s, const int32_t *label, size_t n,
 }
 
 double NN_FN(nn_sumsq)(const NN_REAL *x, size_t count) {
-  double acc = 0;
-  for (size_t k = 0; k < count; k++)
-    acc += (double)x[k] * (double)x[k];
-  return acc;
+  /* Four partial sums: a single one chains every addition to the previous
+   * and makes this pass over all the weights latency-bound. */
+  double acc[4] = {0, 0, 0, 0};
+  size_t k = 0;
+  for (; k + 4 <= count; k += 4)
+    for (size_t j = 0; j < 4; j++)
+      acc[j] += (double)x[k + j] * (double)x[k + j];
+  for (; k < count; k++)
+    acc[0] += (double)x[k] * (double)x[k];
+  return (acc[0] + acc[1]) + (acc[2] + acc[3]);
 }
 
 /* ---- void-pointer adapters for nn_ops ----------------------------------- */
