@@ -630,24 +630,15 @@ static void put_grid_settings(FILE *f, const nnc_plot *p)
   }
 }
 
-static void write_gp_body(const nnc_plot *p, FILE *f)
+/* Everything before the first terminal: labels, axes, ranges, grid, key,
+ * reference lines.  Shared by the PNG/SVG script and the text one. */
+static void write_gp_settings(const nnc_plot *p, FILE *f)
 {
   int grid = is_grid_kind(p->kind);
   size_t valid = grid ? grid_valid(p) : 0;
   for (size_t i = 0; i < p->nseries; i++)
     valid += series_valid(p, &p->series[i]);
 
-  fprintf(f,
-          "# %s.gp: renders %s.png and %s.svg from %s.dat.\n"
-          "# Run it as `gnuplot %s.gp` in this directory.\n",
-          p->name, p->name, p->name, p->name, p->name);
-  if (p->logx || p->logy)
-    fputs("# On logarithmic axes, zero and negative values are not drawn.\n",
-          f);
-  fprintf(f,
-          "if (!exists(\"png_out\")) png_out = \"%s.png\"\n"
-          "if (!exists(\"svg_out\")) svg_out = \"%s.svg\"\n",
-          p->name, p->name);
   fputs("set encoding utf8\n", f);
   if (p->title && *p->title) {
     fputs("set title ", f);
@@ -703,14 +694,34 @@ static void write_gp_body(const nnc_plot *p, FILE *f)
     put_grid_settings(f, p);
   else
     put_vertical_refs(f, p);
+}
 
-  fputs("\nset terminal pngcairo noenhanced size 900,600 font \"sans,10\"\n"
-        "set output png_out\n",
-        f);
-  if (grid)
+static void write_gp_plot(const nnc_plot *p, FILE *f)
+{
+  if (is_grid_kind(p->kind))
     put_grid_clauses(f, p);
   else
     put_xy_clauses(f, p);
+}
+
+static void write_gp_body(const nnc_plot *p, FILE *f)
+{
+  fprintf(f,
+          "# %s.gp: renders %s.png and %s.svg from %s.dat.\n"
+          "# Run it as `gnuplot %s.gp` in this directory.\n",
+          p->name, p->name, p->name, p->name, p->name);
+  if (p->logx || p->logy)
+    fputs("# On logarithmic axes, zero and negative values are not drawn.\n",
+          f);
+  fprintf(f,
+          "if (!exists(\"png_out\")) png_out = \"%s.png\"\n"
+          "if (!exists(\"svg_out\")) svg_out = \"%s.svg\"\n",
+          p->name, p->name);
+  write_gp_settings(p, f);
+  fputs("\nset terminal pngcairo noenhanced size 900,600 font \"sans,10\"\n"
+        "set output png_out\n",
+        f);
+  write_gp_plot(p, f);
   fputs("\nset terminal svg noenhanced size 900,600 dynamic font \"sans,10\"\n"
         "set output svg_out\n"
         "replot\n"
@@ -718,20 +729,64 @@ static void write_gp_body(const nnc_plot *p, FILE *f)
         f);
 }
 
-int nnc_plot_write_gp(const nnc_plot *p, FILE *f, char *err, size_t errlen)
+/* The text rendering: the same settings and plot on gnuplot's dumb
+ * terminal, written to NAME.txt. */
+static void write_gp_text_body(const nnc_plot *p, size_t cols, size_t rows,
+                               FILE *f)
+{
+  fprintf(f,
+          "# %s.gp: draws %s.dat as text into %s.txt (%zu x %zu).\n",
+          p->name, p->name, p->name, cols, rows);
+  write_gp_settings(p, f);
+  /* A terminal is narrow: a legend beside the graph would squeeze it. */
+  if (p->key == NNC_KEY_OUTSIDE)
+    put_key(f, NNC_KEY_BELOW);
+  fprintf(f,
+          "\nset terminal dumb noenhanced size %zu,%zu\n"
+          "set output \"%s.txt\"\n",
+          cols, rows, p->name);
+  write_gp_plot(p, f);
+  fputs("unset output\n", f);
+}
+
+/* Either script: text != 0 for the dumb terminal at cols x rows. */
+static int write_gp_any(const nnc_plot *p, int text, size_t cols, size_t rows,
+                        FILE *f, char *err, size_t errlen)
 {
   int rc = nnc_plot_validate(p, err, errlen);
   if (rc)
     return rc;
+  if (text && (cols < NNC_PLOT_TEXT_MIN_COLS || cols > NNC_PLOT_TEXT_MAX ||
+               rows < NNC_PLOT_TEXT_MIN_ROWS || rows > NNC_PLOT_TEXT_MAX))
+    return nnci_plot_fail(NNC_EARG, err, errlen,
+                          "plot %s: text size %zu x %zu is outside %d..%d "
+                          "columns and %d..%d rows",
+                          p->name, cols, rows, NNC_PLOT_TEXT_MIN_COLS,
+                          NNC_PLOT_TEXT_MAX, NNC_PLOT_TEXT_MIN_ROWS,
+                          NNC_PLOT_TEXT_MAX);
   c_numeric cn;
   if (c_numeric_begin(&cn))
     return nnci_plot_fail(NNC_ENOMEM, err, errlen, "plot %s: no C locale: %s",
                           p->name, strerror(errno));
-  write_gp_body(p, f);
+  if (text)
+    write_gp_text_body(p, cols, rows, f);
+  else
+    write_gp_body(p, f);
   c_numeric_end(&cn);
   if (ferror(f) || fflush(f))
     return nnci_plot_fail(NNC_EIO, err, errlen,
                           "plot %s: cannot write the script: %s", p->name,
                           strerror(errno));
   return NNC_OK;
+}
+
+int nnc_plot_write_gp(const nnc_plot *p, FILE *f, char *err, size_t errlen)
+{
+  return write_gp_any(p, 0, 0, 0, f, err, errlen);
+}
+
+int nnc_plot_write_gp_text(const nnc_plot *p, size_t cols, size_t rows,
+                           FILE *f, char *err, size_t errlen)
+{
+  return write_gp_any(p, 1, cols, rows, f, err, errlen);
 }

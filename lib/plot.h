@@ -121,18 +121,47 @@ int nnc_plot_validate(const nnc_plot *p, char *err, size_t errlen);
 int nnc_plot_write_dat(const nnc_plot *p, FILE *f, char *err, size_t errlen);
 int nnc_plot_write_gp(const nnc_plot *p, FILE *f, char *err, size_t errlen);
 
+/* What nnc_plot_render and nnc_plot_run_gnuplot return when gnuplot could
+ * not be started (not installed, or $NNCHECK_GNUPLOT names no program):
+ * positive, not an error code, because NAME.dat and NAME.gp are in place;
+ * err says how to render them by hand (`cd DIR && gnuplot NAME.gp`).  A
+ * caller that needs the pictures treats it as a failure; one that only
+ * wanted them treats it as a warning. */
+#define NNC_PLOT_UNRENDERED 1
+
 /* Create dir (and its parents) if missing, write NAME.dat and NAME.gp into
  * it through temporary files renamed into place, and run gnuplot there to
  * make NAME.png and NAME.svg (also renamed into place, so a failed run
- * leaves earlier renderings intact).  NNC_EARG (invalid plot), NNC_EIO
- * (directory or file), NNC_EPLOT (gnuplot missing or failing: its error
- * output is in err), NNC_ENOMEM. */
+ * leaves earlier renderings intact).  NNC_OK; NNC_PLOT_UNRENDERED (gnuplot
+ * could not be started; the data and script are written); or NNC_EARG
+ * (invalid plot), NNC_EIO (directory or file), NNC_EPLOT (gnuplot ran and
+ * failed: its error output is in err), NNC_ENOMEM. */
 int nnc_plot_render(const nnc_plot *p, const char *dir, char *err,
                     size_t errlen);
 
-/* Run gnuplot on dir/NAME.gp as written by nnc_plot_render. */
+/* Run gnuplot on dir/NAME.gp as written by nnc_plot_render.  Returns as
+ * nnc_plot_render. */
 int nnc_plot_run_gnuplot(const char *dir, const char *name, char *err,
                          size_t errlen);
+
+/* Text rendering, for a terminal: gnuplot's dumb terminal, cols x rows
+ * characters (NNC_PLOT_TEXT_MIN_* .. NNC_PLOT_TEXT_MAX). */
+#define NNC_PLOT_TEXT_MIN_COLS 40
+#define NNC_PLOT_TEXT_MIN_ROWS 10
+#define NNC_PLOT_TEXT_MAX 1000
+
+/* The script that draws NAME.dat as text into NAME.txt (deterministic). */
+int nnc_plot_write_gp_text(const nnc_plot *p, size_t cols, size_t rows,
+                           FILE *f, char *err, size_t errlen);
+
+/* Draw the plot as text: in a private temporary directory (under $TMPDIR,
+ * else /tmp; removed before returning) write NAME.dat and the text script,
+ * run gnuplot, and hand back what it drew in *text (malloc'ed, NUL-
+ * terminated, the caller frees).  Nothing is written anywhere else.
+ * NNC_OK; NNC_PLOT_UNRENDERED (gnuplot could not be started; *text NULL);
+ * NNC_EARG, NNC_EIO, NNC_EPLOT, NNC_ENOMEM as for nnc_plot_render. */
+int nnc_plot_render_text(const nnc_plot *p, size_t cols, size_t rows,
+                         char **text, char *err, size_t errlen);
 
 /* The gnuplot program that will be run: $NNCHECK_GNUPLOT or NNC_GNUPLOT. */
 const char *nnc_plot_gnuplot(void);

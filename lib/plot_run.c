@@ -325,51 +325,73 @@ static void one_line(const char *in, char *outbuf, size_t outlen)
   }
 }
 
-int nnc_plot_run_gnuplot(const char *dir, const char *name, char *err,
-                         size_t errlen)
+/* dir as a shell word, quoted when the shell would not keep it as is, for
+ * the "render it yourself" advice. */
+static void shell_word(const char *s, char *out, size_t outlen)
 {
-  if (!dir || !*dir || !nnci_plot_name_ok(name))
-    return nnci_plot_fail(NNC_EARG, err, errlen,
-                          "plot: bad directory or plot name");
+  int plain = *s != '\0';
+  for (const char *p = s; *p; p++)
+    if (!strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                "0123456789_-./+=:,@%", *p))
+      plain = 0;
+  if (plain) {
+    snprintf(out, outlen, "%s", s);
+    return;
+  }
+  size_t o = 0;
+  if (outlen < 3)
+    return;
+  out[o++] = '\'';
+  for (; *s && o + 5 < outlen; s++) {
+    if (*s == '\'') {
+      memcpy(out + o, "'\\''", 4);
+      o += 4;
+    } else {
+      out[o++] = *s;
+    }
+  }
+  out[o++] = '\'';
+  out[o] = '\0';
+}
+
+/* Run `gnuplot -d [-e vars] script` in dir.  NNC_OK; NNC_PLOT_UNRENDERED
+ * when it could not be started (*why: the errno); NNC_EPLOT when it ran and
+ * failed (its output in err); NNC_EIO or NNC_ENOMEM. */
+static int exec_gnuplot(const char *dir, const char *vars, const char *script,
+                        int *why, char *err, size_t errlen)
+{
   const char *gp = nnc_plot_gnuplot();
   char *resolved = NULL;
-  child_result *cr = NULL;
-  staged png = {0}, svg = {0};
-  int rc, fd;
-  /* gnuplot writes into temporary files reserved here, renamed on
-   * success: a failed run leaves earlier renderings intact. */
-  if ((rc = stage_open(&png, dir, name, ".png", &fd, err, errlen)))
-    goto out;
-  close(fd);
-  if ((rc = stage_open(&svg, dir, name, ".svg", &fd, err, errlen)))
-    goto out;
-  close(fd);
-
+  int rc = NNC_OK;
+  *why = 0;
+  child_result *cr = malloc(sizeof *cr);
+  if (!cr)
+    return nnci_plot_fail(NNC_ENOMEM, err, errlen, "out of memory");
   /* The child runs in dir: a relative program path must not be read from
    * there. */
   const char *prog = gp;
   if (strchr(gp, '/') && gp[0] != '/' && (resolved = realpath(gp, NULL)))
     prog = resolved;
-  char script[NNCI_PLOT_NAME_MAX + 8];
-  snprintf(script, sizeof script, "%s.gp", name);
-  /* Only the base names: the child's working directory is dir. */
-  char vars[2 * (NNCI_PLOT_NAME_MAX + 16) + 64];
-  snprintf(vars, sizeof vars, "png_out = '%s'; svg_out = '%s'",
-           strrchr(png.tmp, '/') + 1, strrchr(svg.tmp, '/') + 1);
   /* -d: no ~/.gnuplot, so that the user's settings cannot change the
-   * rendering. */
-  char *argv[] = {(char *)prog, "-d", "-e", vars, script, NULL};
-  if (!(cr = malloc(sizeof *cr))) {
-    rc = nnci_plot_fail(NNC_ENOMEM, err, errlen, "out of memory");
-    goto out;
+   * rendering.  Only base names: the child's working directory is dir. */
+  char *argv[6];
+  size_t k = 0;
+  argv[k++] = (char *)prog;
+  argv[k++] = "-d";
+  if (vars) {
+    argv[k++] = "-e";
+    argv[k++] = (char *)vars;
   }
+  argv[k++] = (char *)script;
+  argv[k] = NULL;
   int e = run_in_dir(dir, argv, cr);
-  if (e || cr->spawn_errno) {
-    rc = nnci_plot_fail(
-        NNC_EPLOT, err, errlen,
-        "cannot run gnuplot '%s' in '%s': %s (install gnuplot-nox, or "
-        "set NNCHECK_GNUPLOT to its path)",
-        gp, dir, strerror(e ? e : cr->spawn_errno));
+  if (e) {
+    rc = nnci_plot_fail(e == ENOMEM ? NNC_ENOMEM : NNC_EIO, err, errlen,
+                        "cannot run gnuplot '%s' in '%s': %s", gp, dir,
+                        strerror(e));
+  } else if (cr->spawn_errno) {
+    *why = cr->spawn_errno;
+    rc = NNC_PLOT_UNRENDERED;
   } else if (!WIFEXITED(cr->status) || WEXITSTATUS(cr->status) != 0) {
     char line[ERR_TAIL + 1];
     one_line(cr->out, line, sizeof line);
@@ -382,14 +404,52 @@ int nnc_plot_run_gnuplot(const char *dir, const char *name, char *err,
                           "gnuplot '%s' failed (exit %d) on %s/%s: %s", gp,
                           WEXITSTATUS(cr->status), dir, script,
                           *line ? line : "no message");
-  } else if (!(rc = stage_commit(&png, err, errlen))) {
+  }
+  free(cr);
+  free(resolved);
+  return rc;
+}
+
+int nnc_plot_run_gnuplot(const char *dir, const char *name, char *err,
+                         size_t errlen)
+{
+  if (!dir || !*dir || !nnci_plot_name_ok(name))
+    return nnci_plot_fail(NNC_EARG, err, errlen,
+                          "plot: bad directory or plot name");
+  staged png = {0}, svg = {0};
+  int rc, fd, why;
+  /* gnuplot writes into temporary files reserved here, renamed on
+   * success: a failed run leaves earlier renderings intact. */
+  if ((rc = stage_open(&png, dir, name, ".png", &fd, err, errlen)))
+    goto out;
+  close(fd);
+  if ((rc = stage_open(&svg, dir, name, ".svg", &fd, err, errlen)))
+    goto out;
+  close(fd);
+  char script[NNCI_PLOT_NAME_MAX + 8];
+  snprintf(script, sizeof script, "%s.gp", name);
+  char vars[2 * (NNCI_PLOT_NAME_MAX + 16) + 64];
+  snprintf(vars, sizeof vars, "png_out = '%s'; svg_out = '%s'",
+           strrchr(png.tmp, '/') + 1, strrchr(svg.tmp, '/') + 1);
+  rc = exec_gnuplot(dir, vars, script, &why, err, errlen);
+  if (rc == NNC_PLOT_UNRENDERED) {
+    /* Not having gnuplot loses the pictures, not the plot: the data and
+     * the script are in place, and anyone with gnuplot can draw them. */
+    char word[8192];
+    shell_word(dir, word, sizeof word);
+    nnci_plot_fail(rc, err, errlen,
+                   "gnuplot '%s' could not be started (%s): wrote "
+                   "%s/%s.dat and %s/%s without rendering them; to render: "
+                   "`cd %s && gnuplot %s` (install gnuplot, Debian package "
+                   "gnuplot-nox, or set NNCHECK_GNUPLOT to its path)",
+                   nnc_plot_gnuplot(), strerror(why), dir, name, dir, script,
+                   word, script);
+  } else if (rc == NNC_OK && !(rc = stage_commit(&png, err, errlen))) {
     rc = stage_commit(&svg, err, errlen);
   }
 out:
-  free(cr);
   stage_drop(&png);
   stage_drop(&svg);
-  free(resolved);
   return rc;
 }
 
@@ -444,5 +504,107 @@ int nnc_plot_render(const nnc_plot *p, const char *dir, char *err,
     rc = nnc_plot_run_gnuplot(dir, p->name, err, errlen);
   stage_drop(&dat);
   stage_drop(&gp);
+  return rc;
+}
+
+/* ---- text rendering ------------------------------------------------------ */
+
+static int write_file(const char *dir, const char *file, const nnc_plot *p,
+                      size_t cols, size_t rows, char *err, size_t errlen)
+{
+  char path[8192];
+  snprintf(path, sizeof path, "%s/%s", dir, file);
+  FILE *f = fopen(path, "w");
+  if (!f)
+    return nnci_plot_fail(NNC_EIO, err, errlen, "cannot write '%s': %s", path,
+                          strerror(errno));
+  int rc = cols ? nnc_plot_write_gp_text(p, cols, rows, f, err, errlen)
+                : nnc_plot_write_dat(p, f, err, errlen);
+  if (fclose(f) && !rc)
+    rc = nnci_plot_fail(NNC_EIO, err, errlen, "cannot write '%s': %s", path,
+                        strerror(errno));
+  return rc;
+}
+
+static char *slurp(const char *path)
+{
+  FILE *f = fopen(path, "rb");
+  if (!f)
+    return NULL;
+  size_t n = 0, cap = 4096;
+  char *buf = malloc(cap);
+  for (size_t k; buf && (k = fread(buf + n, 1, cap - n - 1, f)) > 0;) {
+    n += k;
+    if (cap - n - 1 == 0) {
+      char *b = realloc(buf, cap *= 2);
+      if (!b) {
+        free(buf);
+        buf = NULL;
+      }
+      buf = b;
+    }
+  }
+  if (buf)
+    buf[n] = '\0';
+  fclose(f);
+  return buf;
+}
+
+int nnc_plot_render_text(const nnc_plot *p, size_t cols, size_t rows,
+                         char **text, char *err, size_t errlen)
+{
+  *text = NULL;
+  /* validate the size and the plot before touching the file system */
+  FILE *null = fopen("/dev/null", "w");
+  if (!null)
+    return nnci_plot_fail(NNC_EIO, err, errlen, "cannot open /dev/null: %s",
+                          strerror(errno));
+  int rc = nnc_plot_write_gp_text(p, cols, rows, null, err, errlen);
+  fclose(null);
+  if (rc)
+    return rc;
+  const char *tmp = getenv("TMPDIR");
+  char dir[4096];
+  snprintf(dir, sizeof dir, "%s/nncheck-plot-XXXXXX",
+           tmp && *tmp ? tmp : "/tmp");
+  if (!mkdtemp(dir))
+    return nnci_plot_fail(NNC_EIO, err, errlen,
+                          "cannot create a temporary directory '%s': %s", dir,
+                          strerror(errno));
+  char dat[NNCI_PLOT_NAME_MAX + 8], gp[NNCI_PLOT_NAME_MAX + 8],
+      txt[NNCI_PLOT_NAME_MAX + 8];
+  snprintf(dat, sizeof dat, "%s.dat", p->name);
+  snprintf(gp, sizeof gp, "%s.gp", p->name);
+  snprintf(txt, sizeof txt, "%s.txt", p->name);
+  int why;
+  if (!(rc = write_file(dir, dat, p, 0, 0, err, errlen)) &&
+      !(rc = write_file(dir, gp, p, cols, rows, err, errlen)))
+    rc = exec_gnuplot(dir, NULL, gp, &why, err, errlen);
+  if (rc == NNC_PLOT_UNRENDERED)
+    nnci_plot_fail(rc, err, errlen,
+                   "gnuplot '%s' could not be started (%s): no text "
+                   "rendering of %s (install gnuplot, Debian package "
+                   "gnuplot-nox, or set NNCHECK_GNUPLOT to its path)",
+                   nnc_plot_gnuplot(), strerror(why), p->name);
+  char path[8192];
+  if (rc == NNC_OK) {
+    snprintf(path, sizeof path, "%s/%s", dir, txt);
+    if (!(*text = slurp(path)))
+      rc = nnci_plot_fail(NNC_EIO, err, errlen,
+                          "gnuplot wrote no text rendering of %s", p->name);
+    else { /* the dumb terminal starts each page with a form feed */
+      char *o = *text;
+      for (const char *c = *text; *c; c++)
+        if (*c != '\f')
+          *o++ = *c;
+      *o = '\0';
+    }
+  }
+  const char *files[] = {dat, gp, txt};
+  for (size_t i = 0; i < 3; i++) {
+    snprintf(path, sizeof path, "%s/%s", dir, files[i]);
+    unlink(path);
+  }
+  rmdir(dir);
   return rc;
 }

@@ -5,6 +5,8 @@
  *   ReLU or tanh, each followed by inverted dropout in training mode; loss
  *   softmax cross-entropy or multiclass SVM, averaged over the batch; L2
  *   regularization 0.5 * reg * sum(W^2) over the weight matrices only.
+ *   NNC_F_ZERO_INPUT (declared in net_info) zeroes every input example of a
+ *   loss() call, labels kept: the input-independent baseline.
  *
  * One source builds named variants: MLP_NAME, MLP_SUMMARY and
  * MLP_DEFAULT_ARGS (parsed before the user's arguments, which override them)
@@ -383,6 +385,9 @@ static int mlp_loss(void *self, const nnc_batch *batch, uint64_t seed,
         ws_reserve(m, &m->fw, sel.count, 1, err, errlen))
       return -1;
     gather(m, &m->fw, &sel, 0, sel.count);
+    /* The input-independent baseline: every example zeroed, labels kept. */
+    if (flags & NNC_F_ZERO_INPUT)
+      m->ops->zero(m->fw.x, sel.count * m->cfg.D);
     forward(m, &m->fw, sel.count, p, seed, &m->win);
     total += data_loss(m, &m->fw, sel.count, NULL, &m->win);
     m->B = sel.count;
@@ -458,6 +463,7 @@ static int mlp_net_info(void *self, nnc_net_info *out) {
   out->margin = m->cfg.loss == LOSS_SVM ? m->cfg.margin : 0;
   out->input_ndim = 1;
   out->input_shape[0] = m->cfg.D;
+  out->caps = NNC_CAP_ZERO_INPUT;
   return 0;
 }
 

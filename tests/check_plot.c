@@ -405,18 +405,123 @@ END_TEST
 START_TEST(test_missing_gnuplot)
 {
   nnc_plot p;
-  char err[1024] = "";
+  char err[2048] = "";
   sample_plot(&p, "nognuplot");
   setenv("NNCHECK_GNUPLOT", "/nonexistent", 1);
   int rc = nnc_plot_render(&p, tmpdir, err, sizeof err);
   unsetenv("NNCHECK_GNUPLOT");
-  ck_assert_int_eq(rc, NNC_EPLOT);
+  /* not an error code: the plot is written, only not rendered */
+  ck_assert_int_eq(rc, NNC_PLOT_UNRENDERED);
+  ck_assert_int_gt(rc, 0);
   ck_assert_msg(strstr(err, "gnuplot") && strstr(err, "/nonexistent"),
                 "message does not name gnuplot: %s", err);
-  /* the data and script are there to debug with; no half rendering */
+  /* ... and says how to render it by hand */
+  char want[8192];
+  snprintf(want, sizeof want, "`cd %s && gnuplot nognuplot.gp`", tmpdir);
+  ck_assert_msg(strstr(err, want), "no '%s' in: %s", want, err);
+  ck_assert_msg(strchr(err, '\n') == NULL, "not one line: %s", err);
+  ck_assert(exists(path_in(tmpdir, "nognuplot.dat")));
   ck_assert(exists(path_in(tmpdir, "nognuplot.gp")));
   ck_assert(!exists(path_in(tmpdir, "nognuplot.png")));
+  ck_assert(!exists(path_in(tmpdir, "nognuplot.svg")));
   assert_no_tmp(tmpdir);
+  /* which works, once gnuplot is there */
+  ck_assert_int_eq(run_by_hand(tmpdir, "nognuplot.gp"), 0);
+  assert_png_900x600(path_in(tmpdir, "nognuplot.png"));
+
+  /* a directory the shell would split is quoted in the advice */
+  char *dir = strdup(path_in(tmpdir, "with space"));
+  setenv("NNCHECK_GNUPLOT", "no-such-gnuplot-program", 1);
+  rc = nnc_plot_render(&p, dir, err, sizeof err);
+  unsetenv("NNCHECK_GNUPLOT");
+  ck_assert_int_eq(rc, NNC_PLOT_UNRENDERED);
+  snprintf(want, sizeof want, "`cd '%s' && gnuplot nognuplot.gp`", dir);
+  ck_assert_msg(strstr(err, want), "no '%s' in: %s", want, err);
+  free(dir);
+}
+END_TEST
+
+/* The dumb terminal: the plot as text, drawn in a private directory that
+ * is gone afterwards. */
+START_TEST(test_text_rendering)
+{
+  nnc_plot p;
+  char err[2048] = "";
+  char *text = NULL;
+  sample_plot(&p, "loss_text");
+  char *priv = strdup(path_in(tmpdir, "private"));
+  ck_assert_int_eq(mkdir(priv, 0700), 0);
+  setenv("TMPDIR", priv, 1);
+  int rc = nnc_plot_render_text(&p, 80, 24, &text, err, sizeof err);
+  ck_assert_msg(rc == NNC_OK, "render_text: %d %s", rc, err);
+  ck_assert_ptr_nonnull(text);
+  /* 24 rows of at most 80 columns, with the title, the legend and the axis
+   * label as text */
+  size_t rows = 0, widest = 0, w = 0;
+  for (const char *c = text; *c; c++) {
+    if (*c == '\n') {
+      rows++;
+      widest = w > widest ? w : widest;
+      w = 0;
+    } else {
+      w++;
+    }
+  }
+  ck_assert_msg(rows == 24 && widest <= 80, "%zu rows, %zu wide:\n%s", rows,
+                widest, text);
+  ck_assert_msg(strstr(text, "loss_curve: train and validation") &&
+                    strstr(text, "train_loss") && strstr(text, "epoch"),
+                "%s", text);
+  /* the same plot, the same text */
+  char *again = NULL;
+  ck_assert_int_eq(nnc_plot_render_text(&p, 80, 24, &again, err, sizeof err),
+                   NNC_OK);
+  ck_assert_str_eq(text, again);
+  free(again);
+  free(text);
+  /* a wider request is honoured */
+  ck_assert_int_eq(nnc_plot_render_text(&p, 120, 30, &text, err, sizeof err),
+                   NNC_OK);
+  ck_assert_msg(strchr(text, '\n') - text == 120, "%s", text);
+  free(text);
+  /* nothing left behind: not in the private directory, not in tmpdir */
+  DIR *d = opendir(priv);
+  ck_assert_ptr_nonnull(d);
+  struct dirent *e;
+  while ((e = readdir(d)))
+    ck_assert_msg(e->d_name[0] == '.', "left behind: %s", e->d_name);
+  closedir(d);
+  ck_assert(!exists(path_in(tmpdir, "loss_text.dat")));
+
+  /* the script says so, and is deterministic */
+  char *buf = NULL;
+  size_t len = 0;
+  FILE *f = open_memstream(&buf, &len);
+  ck_assert_int_eq(nnc_plot_write_gp_text(&p, 80, 24, f, err, sizeof err),
+                   NNC_OK);
+  fclose(f);
+  ck_assert_msg(strstr(buf, "set terminal dumb noenhanced size 80,24") &&
+                    strstr(buf, "set output \"loss_text.txt\"") &&
+                    !strstr(buf, "pngcairo"),
+                "%s", buf);
+  free(buf);
+
+  /* a size outside the range is refused; without gnuplot, no text */
+  text = (char *)1;
+  ck_assert_int_eq(nnc_plot_render_text(&p, 5, 24, &text, err, sizeof err),
+                   NNC_EARG);
+  ck_assert_ptr_null(text);
+  ck_assert_msg(strstr(err, "5 x 24"), "%s", err);
+  setenv("NNCHECK_GNUPLOT", "/nonexistent", 1);
+  rc = nnc_plot_render_text(&p, 80, 24, &text, err, sizeof err);
+  unsetenv("NNCHECK_GNUPLOT");
+  ck_assert_int_eq(rc, NNC_PLOT_UNRENDERED);
+  ck_assert_ptr_null(text);
+  ck_assert_msg(strstr(err, "/nonexistent") && strstr(err, "gnuplot-nox"),
+                "%s", err);
+  unsetenv("TMPDIR");
+  rmdir(priv);
+  free(priv);
 }
 END_TEST
 
@@ -639,7 +744,8 @@ START_TEST(test_gradcheck_plots_no_sweep)
   sample_result(&r);
   int rc = nnc_gradcheck_plots(&r, tmpdir, err, sizeof err);
   unsetenv("NNCHECK_GNUPLOT");
-  ck_assert_int_eq(rc, NNC_EPLOT);
+  ck_assert_int_eq(rc, NNC_PLOT_UNRENDERED);
+  ck_assert(exists(path_in(tmpdir, "gradcheck_errors.dat")));
 }
 END_TEST
 
@@ -656,6 +762,7 @@ static Suite *plot_suite(void)
   tcase_add_test(tc, test_log_axis_drops_nonpositive);
   tcase_add_test(tc, test_empty_and_nested_dir);
   tcase_add_test(tc, test_missing_gnuplot);
+  tcase_add_test(tc, test_text_rendering);
   tcase_add_test(tc, test_gnuplot_error_reported);
   tcase_add_test(tc, test_unwritable_dir);
   tcase_add_test(tc, test_invalid_plot);
