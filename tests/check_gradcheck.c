@@ -102,19 +102,6 @@ static int listed(const listing *v, size_t n, const char *name)
   return 0;
 }
 
-/* Bugs that break the ABI contract rather than the gradient exit 3. */
-static int contract_bug(const char *name)
-{
-  static const char *breach[] = {
-      "bug_no_dx", "bug_accumulate", "bug_forward_mutates",
-      "bug_backward_mutates_dy", "bug_dropout_seedless",
-      "bug_dropout_fixed_mask", "bug_writes_past_grad"};
-  for (size_t i = 0; i < sizeof breach / sizeof *breach; i++)
-    if (!strcmp(name, breach[i]))
-      return 1;
-  return 0;
-}
-
 START_TEST(every_bundled_plugin_at_defaults)
 {
   listing v[256];
@@ -136,7 +123,7 @@ START_TEST(every_bundled_plugin_at_defaults)
       good++;
     }
     run_result r = GC(v[i].name, "--seed", "1");
-    int want = bug ? (contract_bug(v[i].name) ? 3 : 1) : 0;
+    int want = expected_exit("gradcheck", v[i].name);
     ck_assert_msg(r.status == want,
                   "%s: exit %d, expected %d\nstdout:\n%s\nstderr:\n%s",
                   v[i].name, r.status, want, r.out, r.err);

@@ -148,6 +148,32 @@ const char *twin_of(const char *bug)
   return buf;
 }
 
+int expected_exit(const char *tool, const char *name)
+{
+  int bug = !strncmp(name, "bug_", 4);
+  int want = bug && !strcmp(tool, "gradcheck") ? 1 : 0;
+  char path[4096];
+  snprintf(path, sizeof path, "%s/fixtures/expect.tsv",
+           env_or("NNC_SRCDIR", "."));
+  FILE *f = fopen(path, "r");
+  if (!f) {
+    fprintf(stderr, "cannot read %s\n", path);
+    abort();
+  }
+  char line[1024];
+  while (fgets(line, sizeof line, f)) {
+    if (line[0] == '#' || line[0] == '\n')
+      continue;
+    char fx[256], tl[64];
+    int ex;
+    if (sscanf(line, "%255[^\t]\t%63[^\t]\t%d", fx, tl, &ex) == 3 &&
+        !strcmp(fx, name) && !strcmp(tl, tool))
+      want = ex;
+  }
+  fclose(f);
+  return want;
+}
+
 size_t count_of(const char *hay, const char *needle)
 {
   size_t n = 0, k = strlen(needle);

@@ -25,6 +25,10 @@ int json_valid(const char *s);
 /* The correct twin of a bug_ fixture: ok_X for bug_X, or for a bundled
  * layer's bug the bundled layer itself. */
 const char *twin_of(const char *bug);
+/* The exit status `tool` must give on bundled plugin `name`, from
+ * fixtures/expect.tsv (under $NNC_SRCDIR) and its defaults: 0 for a correct
+ * plugin; for a bug_ fixture 1 under gradcheck and 0 under other tools. */
+int expected_exit(const char *tool, const char *name);
 /* Count occurrences of needle in hay. */
 size_t count_of(const char *hay, const char *needle);
 

@@ -1,0 +1,226 @@
+/* sanity: the checks before expensive training, on a net.
+ * Parse the options, make one library call, print the report, exit with the
+ * documented status. */
+#include "config.h"
+#include "cli.h"
+#include <nncheck/nncheck.h>
+#include <nncheck/sanity.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void usage(FILE *f)
+{
+  fputs(
+      "Usage: sanity [OPTIONS] PLUGIN\n"
+      "Run the checks worth running before expensive training on a net, and\n"
+      "report each verdict with the value expected beside the one measured.\n"
+      "PLUGIN is a path to a plugin .so or the name of a bundled plugin or\n"
+      "fixture (see --list).  A layer gets every check SKIPped: sanity checks\n"
+      "need a net.\n"
+      "\n"
+      "Checks:\n"
+      "  chance    the data loss at near-zero scores (weights re-drawn at\n"
+      "            scale 1e-4 when the plugin has reinit), regularization off,\n"
+      "            is the loss at chance: ln C for softmax, margin x (C-1) for\n"
+      "            the SVM; tolerance from the spread of per-example losses\n"
+      "  reg       raising the regularization strength (0, 1e-3, 1e-1, 10)\n"
+      "            strictly raises the loss; the reg part is >= 0 and grows\n"
+      "  overfit   a tiny subset, regularization off, reaches a near-zero loss\n"
+      "            and 100% accuracy (Adam, a few learning rates in turn)\n"
+      "  baseline  trained on zeroed inputs the net does worse than on the\n"
+      "            real ones (needs NNC_CAP_ZERO_INPUT)\n"
+      "  init      at the plugin's initialization no probed layer has most\n"
+      "            ReLUs dead or tanh units saturated (WARN above 10%, FAIL\n"
+      "            above 50%)\n"
+      "\n"
+      "Options (default in brackets):\n"
+      "  --args STRING     argument string for the plugin's create() [\"\"]\n"
+      "  --seed N          fixes every random choice: sample, subset, re-drawn\n"
+      "                    weights, batches [1]\n"
+      "  --check NAME      run only this check (chance, reg, overfit, baseline,\n"
+      "                    init); repeat for several [all]\n"
+      "  --sample N        training examples evaluated one by one at chance\n"
+      "                    and forming the init batch [100]\n"
+      "  --subset N        examples to overfit (and for the baseline) [20]\n"
+      "  --epochs N        training budget per run, in epochs of full-subset\n"
+      "                    batches [300]\n"
+      "  --json            print the report as JSON\n"
+      "  --tap             print the report as TAP (one test per check)\n"
+      "  --plots DIR       write the plots (.dat, .gp, .png, .svg) into DIR;\n"
+      "                    without gnuplot the .dat and .gp are still written\n"
+      "                    and a warning says how to render them\n"
+      "  --dumb            draw the plots as text after the report (gnuplot's\n"
+      "                    dumb terminal, 80 x 24) [off]\n"
+      "  --list            list the bundled plugins and fixtures: name, kind,\n"
+      "                    description, tab-separated\n"
+      "  -h, --help        this help\n"
+      "\n"
+      "Exit status:\n"
+      "  0  every check that ran passed (WARN and SKIP allowed)\n"
+      "  1  a check FAILed\n"
+      "  2  usage or bad input: arguments, plugin file, ABI mismatch\n"
+      "  3  the plugin misbehaved: an error, NaN/Inf, a broken contract\n"
+      "\n"
+      "Plugins are searched in $NNCHECK_PLUGIN_PATH, the build tree and the\n"
+      "installed plugin directory.\n",
+      f);
+}
+
+static int list_plugins(void)
+{
+  nnc_plugin_listing *v;
+  size_t n;
+  char err[512];
+  int rc = nnc_plugin_list(&v, &n, err, sizeof err);
+  if (rc != NNC_OK) {
+    cli_error("--list: %s", err);
+    return nnc_err_exit_status(rc);
+  }
+  for (size_t i = 0; i < n; i++)
+    printf("%s\t%s\t%s\n", v[i].name,
+           v[i].kind == NNC_KIND_NET     ? "net"
+           : v[i].kind == NNC_KIND_LAYER ? "layer"
+                                         : "broken",
+           v[i].summary);
+  free(v);
+  return 0;
+}
+
+enum {
+  OPT_ARGS = 256, OPT_SEED, OPT_CHECK, OPT_SAMPLE, OPT_SUBSET, OPT_EPOCHS,
+  OPT_JSON, OPT_TAP, OPT_PLOTS, OPT_DUMB, OPT_LIST
+};
+
+int main(int argc, char **argv)
+{
+  cli_tool = "sanity";
+  static const struct option longopts[] = {
+      {"args", required_argument, 0, OPT_ARGS},
+      {"seed", required_argument, 0, OPT_SEED},
+      {"check", required_argument, 0, OPT_CHECK},
+      {"sample", required_argument, 0, OPT_SAMPLE},
+      {"subset", required_argument, 0, OPT_SUBSET},
+      {"epochs", required_argument, 0, OPT_EPOCHS},
+      {"json", no_argument, 0, OPT_JSON},
+      {"tap", no_argument, 0, OPT_TAP},
+      {"plots", required_argument, 0, OPT_PLOTS},
+      {"dumb", no_argument, 0, OPT_DUMB},
+      {"list", no_argument, 0, OPT_LIST},
+      {"help", no_argument, 0, 'h'},
+      {0, 0, 0, 0}};
+  nnc_sanity_opts o;
+  nnc_sanity_opts_init(&o);
+  const char *args = "", *plots = NULL;
+  int json = 0, tap = 0, list = 0, dumb = 0, c;
+  unsigned checks = 0;
+  opterr = 0;
+  while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+    switch (c) {
+    case OPT_ARGS: args = optarg; break;
+    case OPT_SEED: o.seed = cli_u64("--seed", optarg, 0, UINT64_MAX); break;
+    case OPT_CHECK: {
+      int id = nnc_sanity_parse(optarg);
+      if (id < 0) {
+        cli_error("--check: '%s' is not one of chance, reg, overfit, "
+                  "baseline, init",
+                  optarg);
+        return NNC_EXIT_USAGE;
+      }
+      checks |= 1u << id;
+      break;
+    }
+    case OPT_SAMPLE: o.sample = cli_u64("--sample", optarg, 2, 1000000); break;
+    case OPT_SUBSET: o.subset = cli_u64("--subset", optarg, 2, 100000); break;
+    case OPT_EPOCHS: o.epochs = cli_u64("--epochs", optarg, 1, 1000000); break;
+    case OPT_JSON: json = 1; break;
+    case OPT_TAP: tap = 1; break;
+    case OPT_PLOTS: plots = optarg; break;
+    case OPT_DUMB: dumb = 1; break;
+    case OPT_LIST: list = 1; break;
+    case 'h': usage(stdout); return 0;
+    default:
+      if (optopt)
+        cli_error("option '%s' needs a value or is unknown: see sanity --help",
+                  argv[optind - 1]);
+      else
+        cli_error("unknown option '%s': see sanity --help", argv[optind - 1]);
+      return NNC_EXIT_USAGE;
+    }
+  }
+  if (list)
+    return list_plugins();
+  if (optind != argc - 1) {
+    cli_error(optind >= argc ? "no PLUGIN given: see sanity --help or "
+                               "sanity --list"
+                             : "one PLUGIN expected, got %d arguments: see "
+                               "sanity --help",
+              argc - optind);
+    return NNC_EXIT_USAGE;
+  }
+  if (json && tap) {
+    cli_error("--json and --tap exclude each other: choose one");
+    return NNC_EXIT_USAGE;
+  }
+  if (dumb && (json || tap)) {
+    cli_error("--dumb draws into the text report: not with --json or --tap "
+              "(use --plots DIR)");
+    return NNC_EXIT_USAGE;
+  }
+  if (checks)
+    o.checks = checks;
+  if (plots)
+    cli_mkdirs("--plots", plots);
+  char err[4096];
+  nnc_model *m;
+  int rc = nnc_model_load(argv[optind], args, &m, err, sizeof err);
+  if (rc != NNC_OK) {
+    cli_error("%s", err);
+    return nnc_err_exit_status(rc);
+  }
+  nnc_sanity_result *res = NULL;
+  rc = nnc_sanity(m, &o, &res);
+  if (!res) {
+    cli_error("out of memory");
+    nnc_model_close(m);
+    return NNC_EXIT_USAGE;
+  }
+  if (json)
+    nnc_sanity_report_json(res, stdout);
+  else if (tap)
+    nnc_sanity_report_tap(res, stdout);
+  else
+    nnc_sanity_report_text(res, stdout);
+  int status = nnc_sanity_exit_status(res);
+  if (rc != NNC_OK)
+    cli_error("%s", res->error_msg);
+  if (dumb && res->kind == NNC_KIND_NET) {
+    char *text = NULL;
+    int prc = nnc_sanity_plots_text(res, 80, 24, &text, err, sizeof err);
+    if (prc == NNC_OK && text && *text)
+      printf("\n%s", text);
+    else if (prc == NNC_SANITY_UNRENDERED)
+      cli_error("--dumb: %s", err); /* a warning: the checks stand */
+    else if (prc != NNC_OK) {
+      cli_error("--dumb: %s", err);
+      if (status == NNC_EXIT_OK)
+        status = nnc_err_exit_status(prc);
+    }
+    free(text);
+  }
+  fflush(stdout);
+  if (plots && res->kind == NNC_KIND_NET) {
+    int prc = nnc_sanity_plots(res, plots, err, sizeof err);
+    if (prc == NNC_SANITY_UNRENDERED)
+      cli_error("--plots: %s", err); /* a warning: data and scripts exist */
+    else if (prc != NNC_OK) {
+      cli_error("--plots: %s", err);
+      if (status == NNC_EXIT_OK)
+        status = nnc_err_exit_status(prc);
+    }
+  }
+  nnc_sanity_free(res);
+  nnc_model_close(m);
+  return status;
+}
