@@ -223,10 +223,31 @@ int nnc_lrprobe_plots(const nnc_lrprobe_result *r, const char *dir, char *err,
     snprintf(err, errlen, "lrprobe plots: the probe recorded nothing");
     return NNC_EARG;
   }
-  int rc = loss_plot(r, dir, err, errlen);
-  if (rc == NNC_OK && r->nsweep)
+  /* Without gnuplot every plot's data and script are still written; one
+   * message at the end says how to render them all. */
+  int rc = loss_plot(r, dir, err, errlen), missing = rc == NNC_PLOT_UNRENDERED;
+  if (missing)
+    rc = NNC_OK;
+  if (rc == NNC_OK && r->nsweep) {
     rc = steps_plot(r, dir, err, errlen);
-  if (rc == NNC_OK && r->nblocks)
+    missing |= rc == NNC_PLOT_UNRENDERED;
+    rc = rc == NNC_PLOT_UNRENDERED ? NNC_OK : rc;
+  }
+  if (rc == NNC_OK && r->nblocks) {
     rc = ratio_plot(r, dir, err, errlen);
+    missing |= rc == NNC_PLOT_UNRENDERED;
+    rc = rc == NNC_PLOT_UNRENDERED ? NNC_OK : rc;
+  }
+  if (rc == NNC_OK && missing) {
+    snprintf(err, errlen,
+             "gnuplot (%s) could not be started: wrote the data and scripts "
+             "into %s without rendering them; to render: cd %s && gnuplot "
+             "lrprobe_loss.gp%s%s (install the Debian package gnuplot-nox, "
+             "or set NNCHECK_GNUPLOT to its path)",
+             nnc_plot_gnuplot(), dir, dir,
+             r->nsweep ? " && gnuplot lrprobe_steps.gp" : "",
+             r->nblocks ? " && gnuplot lrprobe_ratio.gp" : "");
+    return NNC_PLOT_UNRENDERED;
+  }
   return rc;
 }

@@ -273,8 +273,23 @@ int nnc_gradcheck_plots(const nnc_gradcheck_result *r, const char *dir,
     snprintf(err, errlen, "gradcheck plots: no result or no directory");
     return NNC_EARG;
   }
-  int rc = errors_plot(r, dir, err, errlen);
-  if (!rc && r->nsweeps)
-    rc = hsweep_plot(r, dir, err, errlen);
+  /* Without gnuplot every plot's data and script are still written; one
+   * message at the end says how to render them all. */
+  int rc = errors_plot(r, dir, err, errlen), missing = rc == NNC_PLOT_UNRENDERED;
+  if ((rc == NNC_OK || missing) && r->nsweeps) {
+    int rc2 = hsweep_plot(r, dir, err, errlen);
+    rc = rc2 == NNC_PLOT_UNRENDERED || rc2 == NNC_OK ? rc : rc2;
+    missing |= rc2 == NNC_PLOT_UNRENDERED;
+  }
+  if (missing && (rc == NNC_OK || rc == NNC_PLOT_UNRENDERED)) {
+    snprintf(err, errlen,
+             "gnuplot (%s) could not be started: wrote the data and scripts "
+             "into %s without rendering them; to render: cd %s && gnuplot "
+             "gradcheck_errors.gp%s (install the Debian package gnuplot-nox, "
+             "or set NNCHECK_GNUPLOT to its path)",
+             nnc_plot_gnuplot(), dir, dir,
+             r->nsweeps ? " && gnuplot gradcheck_hsweep.gp" : "");
+    return NNC_PLOT_UNRENDERED;
+  }
   return rc;
 }

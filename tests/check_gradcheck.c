@@ -421,6 +421,35 @@ START_TEST(step_sweep_and_plots)
 }
 END_TEST
 
+START_TEST(plots_without_gnuplot_still_write_data_and_scripts)
+{
+  char *dir = make_tmpdir();
+  setenv("NNCHECK_GNUPLOT", "/nonexistent/gnuplot", 1);
+  run_result r = GC("mlp", "--sweep-h", "--plots", dir);
+  unsetenv("NNCHECK_GNUPLOT");
+  ck_assert_msg(r.status == 0, "the verdict stands: %d\n%s", r.status, r.err);
+  ck_assert_msg(strstr(r.err, "to render: cd ") &&
+                    strstr(r.err, "gnuplot gradcheck_hsweep.gp") &&
+                    count_of(r.err, "\n") == 1,
+                "%s", r.err);
+  const char *files[] = {"gradcheck_errors.dat", "gradcheck_errors.gp",
+                         "gradcheck_hsweep.dat", "gradcheck_hsweep.gp"};
+  for (int i = 0; i < 4; i++) {
+    char p[4200];
+    snprintf(p, sizeof p, "%s/%s", dir, files[i]);
+    size_t len;
+    char *c = read_file(p, &len);
+    ck_assert_msg(c && len > 50, "%s missing", p);
+    free(c);
+  }
+  char png[4200];
+  snprintf(png, sizeof png, "%s/gradcheck_errors.png", dir);
+  ck_assert_ptr_null(read_file(png, NULL));
+  run_free(&r);
+  free(dir);
+}
+END_TEST
+
 /* ---- reports ------------------------------------------------------------ */
 
 START_TEST(same_seed_same_bytes)
@@ -643,6 +672,7 @@ static Suite *suite(void)
       {"bands", bands_printed_and_relaxed_with_depth},
       {"kinks", kinks_recognised_by_winners},
       {"sweep_plots", step_sweep_and_plots},
+      {"no_gnuplot", plots_without_gnuplot_still_write_data_and_scripts},
       {"determinism", same_seed_same_bytes},
       {"json_tap", json_and_tap},
       {"reproduce", reproduce_line_reproduces},

@@ -302,7 +302,11 @@ int nnc_gradcheck_report_brief(const nnc_gradcheck_result *r, FILE *f);
 int nnc_gradcheck_report_json(const nnc_gradcheck_result *r, FILE *f);
 int nnc_gradcheck_report_tap(const nnc_gradcheck_result *r, FILE *f);
 /* Plots into dir (created if missing): per-block error plots and, when
- * swept, error against h.  Each as NAME.dat, NAME.gp, NAME.png, NAME.svg. */
+ * swept, error against h.  Each as NAME.dat, NAME.gp, NAME.png, NAME.svg.
+ * Returns NNC_OK, NNC_PLOTS_UNRENDERED when gnuplot could not be started
+ * (the data and scripts are written, and err says how to render them; a
+ * warning, not a failure), or an error. */
+#define NNC_PLOTS_UNRENDERED 1
 int nnc_gradcheck_plots(const nnc_gradcheck_result *r, const char *dir,
                         char *err, size_t errlen);
 
