@@ -1,5 +1,6 @@
 /* landscape_report.c — a landscape as a human table and as JSON. */
 #include "config.h"
+#include "json.h"
 
 #include "landscape_internal.h"
 
@@ -185,32 +186,6 @@ int nnc_landscape_report_text(const nnc_landscape *ls, FILE *f)
 
 /* ---- JSON ---------------------------------------------------------------- */
 
-static void jstr(FILE *f, const char *s)
-{
-  fputc('"', f);
-  for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-    if (*p == '"' || *p == '\\')
-      fprintf(f, "\\%c", *p);
-    else if (*p == '\n')
-      fputs("\\n", f);
-    else if (*p == '\t')
-      fputs("\\t", f);
-    else if (*p < 0x20)
-      fprintf(f, "\\u%04x", *p);
-    else
-      fputc(*p, f);
-  }
-  fputc('"', f);
-}
-
-/* %.17g reads back as the same double: the JSON carries the exact bits. */
-static void jnum(FILE *f, double v)
-{
-  if (isfinite(v))
-    fprintf(f, "%.17g", v);
-  else
-    fputs("null", f);
-}
 
 static void jarr(FILE *f, const double *v, size_t n)
 {
@@ -218,7 +193,7 @@ static void jarr(FILE *f, const double *v, size_t n)
   for (size_t i = 0; i < n; i++) {
     if (i)
       fputs(", ", f);
-    jnum(f, v[i]);
+    nnci_json_num(f, v[i]);
   }
   fputc(']', f);
 }
@@ -235,11 +210,11 @@ static void jgrid(FILE *f, const nnc_ls_grid *g, const char *ind)
     jarr(f, g->loss + j * g->nx, g->nx);
   }
   fprintf(f, "\n%s  ],\n%s  \"min\": ", ind, ind);
-  jnum(f, g->min);
+  nnci_json_num(f, g->min);
   fputs(", \"min_at\": [", f);
-  jnum(f, g->min_x);
+  nnci_json_num(f, g->min_x);
   fputs(", ", f);
-  jnum(f, g->min_y);
+  nnci_json_num(f, g->min_y);
   fprintf(f, "], \"nonfinite\": %zu", g->nonfinite);
   if (g->winners)
     fprintf(f, ", \"kinks\": %zu", g->kinks);
@@ -251,11 +226,11 @@ static void jgrid(FILE *f, const nnc_ls_grid *g, const char *ind)
 static void json_line(const nnc_ls_line *l, FILE *f)
 {
   fputs(",\n  \"line\": {\n    \"from\": ", f);
-  jstr(f, l->from);
+  nnci_json_str(f, l->from);
   fputs(", \"to\": ", f);
-  jstr(f, l->to);
+  nnci_json_str(f, l->to);
   fputs(", \"distance\": ", f);
-  jnum(f, l->distance);
+  nnci_json_num(f, l->distance);
   fprintf(f, ", \"on_selection\": %s,\n    \"t\": ",
           l->on_selection ? "true" : "false");
   jarr(f, l->t, l->n);
@@ -270,13 +245,13 @@ static void json_line(const nnc_ls_line *l, FILE *f)
     else
       fputs("null", f);
     fputs(", \"loss_at_0\": ", f);
-    jnum(f, l->loss[s][l->i0]);
+    nnci_json_num(f, l->loss[s][l->i0]);
     fputs(", \"loss_at_1\": ", f);
-    jnum(f, l->loss[s][l->i1]);
+    nnci_json_num(f, l->loss[s][l->i1]);
     fputs(", \"barrier\": ", f);
-    jnum(f, l->barrier[s]);
+    nnci_json_num(f, l->barrier[s]);
     fputs(", \"barrier_t\": ", f);
-    jnum(f, l->barrier_t[s]);
+    nnci_json_num(f, l->barrier_t[s]);
     fprintf(f, ", \"has_barrier\": %s}",
             line_has_barrier(l, s) ? "true" : "false");
   }
@@ -287,20 +262,20 @@ static void json_traj(const nnc_ls_traj *t, FILE *f)
 {
   fprintf(f, ",\n  \"trajectory\": {\n    \"plane\": \"%s\", \"explained\": ",
           t->plane == NNC_LS_PLANE_ENDS ? "ends" : "pca");
-  jnum(f, t->explained);
+  nnci_json_num(f, t->explained);
   fprintf(f, ", \"random_axis\": %s,\n    \"points\": [",
           t->random_axis ? "true" : "false");
   for (size_t i = 0; i < t->n; i++) {
     fputs(i ? ",\n      {\"label\": " : "\n      {\"label\": ", f);
-    jstr(f, t->label[i]);
+    nnci_json_str(f, t->label[i]);
     fputs(", \"x\": ", f);
-    jnum(f, t->x[i]);
+    nnci_json_num(f, t->x[i]);
     fputs(", \"y\": ", f);
-    jnum(f, t->y[i]);
+    nnci_json_num(f, t->y[i]);
     fputs(", \"residual\": ", f);
-    jnum(f, t->residual[i]);
+    nnci_json_num(f, t->residual[i]);
     fputs(", \"loss\": ", f);
-    jnum(f, t->loss[i]);
+    nnci_json_num(f, t->loss[i]);
     fputc('}', f);
   }
   fputs("\n    ],\n    \"grid\": ", f);
@@ -312,35 +287,35 @@ int nnc_landscape_report_json(const nnc_landscape *ls, FILE *f)
 {
   const nnc_landscape_result *r = &ls->r;
   fputs("{\n  \"tool\": \"landscape\",\n  \"plugin\": ", f);
-  jstr(f, r->plugin);
+  nnci_json_str(f, r->plugin);
   fputs(",\n  \"spec\": ", f);
-  jstr(f, r->spec);
+  nnci_json_str(f, r->spec);
   fputs(",\n  \"args\": ", f);
-  jstr(f, r->args);
+  nnci_json_str(f, r->args);
   fprintf(f, ",\n  \"kind\": \"%s\",\n  \"seed\": %llu,\n  \"examples\": "
              "%zu,\n  \"part\": \"%s\",\n  \"mode\": \"%s\",\n  \"norm\": "
              "\"%s\",\n  \"alpha\": ",
           r->kind == NNC_KIND_NET ? "net" : "layer",
           (unsigned long long)r->seed, r->examples, part_text(r->part),
           r->train ? "train" : "eval", nnc_ls_norm_name(r->norm));
-  jnum(f, r->alpha);
+  nnci_json_num(f, r->alpha);
   fprintf(f, ",\n  \"threads\": %zu,\n  \"clone\": %s,\n  \"loss\": ",
           r->jobs, r->cloned ? "true" : "false");
-  jnum(f, r->loss);
+  nnci_json_num(f, r->loss);
   fputs(",\n  \"param_norm\": ", f);
-  jnum(f, r->param_norm);
+  nnci_json_num(f, r->param_norm);
   fputs(",\n  \"grad_norm\": ", f);
-  jnum(f, r->grad_norm);
+  nnci_json_num(f, r->grad_norm);
   fputs(",\n  \"blocks\": [", f);
   for (size_t b = 0; b < r->nblocks; b++) {
     const nnc_ls_block *k = &r->blocks[b];
     fputs(b ? ",\n    {\"name\": " : "\n    {\"name\": ", f);
-    jstr(f, k->name);
+    nnci_json_str(f, k->name);
     fprintf(f, ", \"count\": %zu, \"dtype\": \"%s\", \"moved\": %s, "
                "\"norm\": ",
             k->count, k->dtype == NNC_F32 ? "float" : "double",
             k->moved ? "true" : "false");
-    jnum(f, k->norm);
+    nnci_json_num(f, k->norm);
     fprintf(f, ", \"rows\": %zu, \"zero_rows\": %zu}", k->rows,
             k->frozen_rows);
   }
@@ -348,18 +323,18 @@ int nnc_landscape_report_json(const nnc_landscape *ls, FILE *f)
   for (size_t i = 0; i < r->nslices; i++) {
     const nnc_ls_slice *s = &r->slices[i];
     fputs(i ? ",\n    {\"label\": " : "\n    {\"label\": ", f);
-    jstr(f, s->label);
+    nnci_json_str(f, s->label);
     fprintf(f, ", \"direction\": \"%s\", \"norm\": ",
             s->gradient ? "-gradient" : "random");
-    jnum(f, s->norm);
+    nnci_json_num(f, s->norm);
     fputs(", \"slope\": ", f);
-    jnum(f, s->slope);
+    nnci_json_num(f, s->slope);
     fputs(", \"curvature\": ", f);
-    jnum(f, s->curvature);
+    nnci_json_num(f, s->curvature);
     fputs(", \"min\": ", f);
-    jnum(f, s->min);
+    nnci_json_num(f, s->min);
     fputs(", \"min_at\": ", f);
-    jnum(f, s->min_at);
+    nnci_json_num(f, s->min_at);
     if (s->winners)
       fprintf(f, ", \"kinks\": %zu", s->kinks);
     else
@@ -375,7 +350,7 @@ int nnc_landscape_report_json(const nnc_landscape *ls, FILE *f)
     fputs(",\n  \"plane\": ", f);
     jgrid(f, &r->grid, "  ");
     fputs(",\n  \"plane_cos\": ", f);
-    jnum(f, r->plane_cos);
+    nnci_json_num(f, r->plane_cos);
   }
   if (r->has_line)
     json_line(&r->line, f);
@@ -384,7 +359,7 @@ int nnc_landscape_report_json(const nnc_landscape *ls, FILE *f)
   fprintf(f, ",\n  \"evaluations\": %zu,\n  \"warnings\": [", r->evals);
   for (size_t i = 0; i < r->nwarnings; i++) {
     fputs(i ? ", " : "", f);
-    jstr(f, r->warnings[i]);
+    nnci_json_str(f, r->warnings[i]);
   }
   fputs("]\n}\n", f);
   return ferror(f) ? NNC_EIO : NNC_OK;

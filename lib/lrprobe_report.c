@@ -5,6 +5,7 @@
  * the numbers that decided it.  Nothing depends on time or addresses: one
  * seed, one report. */
 #include "config.h"
+#include "json.h"
 
 #include <nncheck/lrprobe.h>
 
@@ -321,33 +322,7 @@ tail:
 
 /* ---- JSON ------------------------------------------------------------- */
 
-static void jstr(FILE *f, const char *s)
-{
-  fputc('"', f);
-  for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-    switch (*p) {
-    case '"': fputs("\\\"", f); break;
-    case '\\': fputs("\\\\", f); break;
-    case '\n': fputs("\\n", f); break;
-    case '\t': fputs("\\t", f); break;
-    case '\r': fputs("\\r", f); break;
-    default:
-      if (*p < 0x20)
-        fprintf(f, "\\u%04x", *p);
-      else
-        fputc(*p, f);
-    }
-  }
-  fputc('"', f);
-}
 
-static void jnum(FILE *f, double v)
-{
-  if (isfinite(v))
-    fprintf(f, "%.17g", v);
-  else
-    fputs("null", f);
-}
 
 static void jarr(FILE *f, const double *v, size_t n, size_t stride)
 {
@@ -355,7 +330,7 @@ static void jarr(FILE *f, const double *v, size_t n, size_t stride)
   for (size_t i = 0; i < n; i++) {
     if (i)
       fputs(", ", f);
-    jnum(f, v[i * stride]);
+    nnci_json_num(f, v[i * stride]);
   }
   fputc(']', f);
 }
@@ -364,48 +339,48 @@ int nnc_lrprobe_report_json(const nnc_lrprobe_result *r, FILE *f)
 {
   const nnc_lrprobe_opts *o = &r->opts;
   fputs("{\n  \"tool\": \"lrprobe\",\n  \"plugin\": ", f);
-  jstr(f, r->plugin);
+  nnci_json_str(f, r->plugin);
   fputs(",\n  \"spec\": ", f);
-  jstr(f, r->spec);
+  nnci_json_str(f, r->spec);
   fputs(",\n  \"args\": ", f);
-  jstr(f, r->args);
+  nnci_json_str(f, r->args);
   fprintf(f, ",\n  \"kind\": \"%s\",\n  \"seed\": %llu,\n  \"rule\": ",
           r->kind == NNC_KIND_NET ? "net" : "layer",
           (unsigned long long)o->seed);
-  jstr(f, r->rule);
+  nnci_json_str(f, r->rule);
   fprintf(f, ",\n  \"caller_optim\": %s,\n  \"start\": ",
           r->caller_optim ? "true" : "false");
-  jnum(f, o->start);
+  nnci_json_num(f, o->start);
   fputs(", \"end\": ", f);
-  jnum(f, o->end);
+  nnci_json_num(f, o->end);
   fprintf(f, ", \"steps\": %zu, \"runs\": %zu, \"batch\": %zu,\n  \"beta\": ",
           o->steps, o->runs, o->batch);
-  jnum(f, o->beta);
+  nnci_json_num(f, o->beta);
   fputs(", \"stop_factor\": ", f);
-  jnum(f, o->stop_factor);
+  nnci_json_num(f, o->stop_factor);
   fputs(", \"min_drop\": ", f);
-  jnum(f, o->min_drop);
+  nnci_json_num(f, o->min_drop);
   fputs(", \"unreliable_decades\": ", f);
-  jnum(f, o->unreliable_decades);
+  nnci_json_num(f, o->unreliable_decades);
   fprintf(f, ", \"ref_batches\": %zu, \"w0\": %zu,\n  \"suggestions\": {",
           o->ref_batches, r->w0);
   for (int k = 0; k < NNC_LR_NSUGG; k++) {
     const nnc_lrprobe_sugg *g = &r->sugg[k];
     fputs(k ? ",\n    " : "\n    ", f);
-    jstr(f, nnc_lr_sugg_name(k));
+    nnci_json_str(f, nnc_lr_sugg_name(k));
     fputs(": {\"lr\": ", f);
-    jnum(f, isfinite(g->median) ? lr_of(g->median) : NAN);
+    nnci_json_num(f, isfinite(g->median) ? lr_of(g->median) : NAN);
     fputs(", \"log10\": ", f);
-    jnum(f, g->median);
+    nnci_json_num(f, g->median);
     fputs(", \"lo\": ", f);
-    jnum(f, g->lo);
+    nnci_json_num(f, g->lo);
     fputs(", \"hi\": ", f);
-    jnum(f, g->hi);
+    nnci_json_num(f, g->hi);
     fputs(", \"spread\": ", f);
-    jnum(f, g->spread);
+    nnci_json_num(f, g->spread);
     fprintf(f, ", \"found\": %zu, \"unreliable\": %s, \"definition\": ",
             g->found, g->unreliable ? "true" : "false");
-    jstr(f, sugg_defs[k]);
+    nnci_json_str(f, sugg_defs[k]);
     fputc('}', f);
   }
   fputs("\n  },\n  \"runs\": [", f);
@@ -415,25 +390,25 @@ int nnc_lrprobe_report_json(const nnc_lrprobe_result *r, FILE *f)
                "\"stop_lr\": ",
             q ? "," : "", (unsigned long long)u->seed, u->n,
             nnc_lr_stop_name(u->stop));
-    jnum(f, u->stop_lr);
+    nnci_json_num(f, u->stop_lr);
     fputs(", \"start_level\": ", f);
-    jnum(f, u->start_level);
+    nnci_json_num(f, u->start_level);
     fputs(", \"start_sd\": ", f);
-    jnum(f, u->start_sd);
+    nnci_json_num(f, u->start_sd);
     fputs(", \"start_se\": ", f);
-    jnum(f, u->start_se);
+    nnci_json_num(f, u->start_se);
     fprintf(f, ", \"best_rung\": %zu, \"drop\": ", u->best);
-    jnum(f, u->drop);
+    nnci_json_num(f, u->drop);
     fputs(", \"need\": ", f);
-    jnum(f, u->need);
+    nnci_json_num(f, u->need);
     fprintf(f, ", \"usable\": %s, \"rise_lr\": ", u->usable ? "true" : "false");
-    jnum(f, u->rise_lr);
+    nnci_json_num(f, u->rise_lr);
     fputs(", \"suggestions\": {", f);
     for (int k = 0; k < NNC_LR_NSUGG; k++) {
       fputs(k ? ", " : "", f);
-      jstr(f, nnc_lr_sugg_name(k));
+      nnci_json_str(f, nnc_lr_sugg_name(k));
       fputs(": ", f);
-      jnum(f, u->sugg[k]);
+      nnci_json_num(f, u->sugg[k]);
     }
     fprintf(f, "}, \"valley\": [%zu, %zu],\n     \"lr\": ", u->valley_from,
             u->valley_to);
@@ -445,7 +420,7 @@ int nnc_lrprobe_report_json(const nnc_lrprobe_result *r, FILE *f)
     fputs(",\n     \"ratio\": {", f);
     for (size_t k = 0; k < r->nblocks; k++) {
       fputs(k ? ", " : "", f);
-      jstr(f, r->blocks[k].name);
+      nnci_json_str(f, r->blocks[k].name);
       fputs(": ", f);
       jarr(f, u->ratio + k, u->n, r->nblocks);
     }
@@ -455,30 +430,30 @@ int nnc_lrprobe_report_json(const nnc_lrprobe_result *r, FILE *f)
   for (size_t k = 0; k < r->nblocks; k++) {
     const nnc_lrprobe_block *b = &r->blocks[k];
     fputs(k ? ",\n    {\"name\": " : "\n    {\"name\": ", f);
-    jstr(f, b->name);
+    nnci_json_str(f, b->name);
     fprintf(f, ", \"elements\": %zu, \"norm0\": ", b->count);
-    jnum(f, b->norm0);
+    nnci_json_num(f, b->norm0);
     fprintf(f, ", \"zero_start\": %s, \"lr_ratio_1e-3\": ",
             b->zero_start ? "true" : "false");
-    jnum(f, b->cross3);
+    nnci_json_num(f, b->cross3);
     fputs(", \"lr_ratio_1e-2\": ", f);
-    jnum(f, b->cross2);
+    nnci_json_num(f, b->cross2);
     fprintf(f, ", \"at_first_rung\": [%s, %s], \"max_ratio\": ",
             b->below3 ? "true" : "false", b->below2 ? "true" : "false");
-    jnum(f, b->max_ratio);
+    nnci_json_num(f, b->max_ratio);
     fputc('}', f);
   }
   fputs("\n  ],\n  \"diverges_first\": ", f);
   if (r->diverges_first >= 0)
-    jstr(f, r->blocks[r->diverges_first].name);
+    nnci_json_str(f, r->blocks[r->diverges_first].name);
   else
     fputs("null", f);
   fputs(",\n  \"sweep\": ", f);
   if (r->nsweep) {
     fputs("{\"loss0\": ", f);
-    jnum(f, r->sweep_loss0);
+    nnci_json_num(f, r->sweep_loss0);
     fputs(", \"grad_norm2\": ", f);
-    jnum(f, r->sweep_gnorm2);
+    nnci_json_num(f, r->sweep_gnorm2);
     fputs(", \"step\": ", f);
     jarr(f, r->sweep_step, r->nsweep, 1);
     fputs(", \"loss\": ", f);
@@ -489,7 +464,7 @@ int nnc_lrprobe_report_json(const nnc_lrprobe_result *r, FILE *f)
             r->sweep_descends == 1   ? "true"
             : r->sweep_descends == 0 ? "false"
                                      : "null");
-    jnum(f, r->sweep_agree);
+    nnci_json_num(f, r->sweep_agree);
     fprintf(f, ", \"mismatch\": %s}", r->sweep_mismatch ? "true" : "false");
   } else {
     fputs("null", f);
@@ -498,11 +473,11 @@ int nnc_lrprobe_report_json(const nnc_lrprobe_result *r, FILE *f)
              "  \"backward_calls\": %zu,\n  \"error\": ",
           r->usable_runs, r->loss_evals, r->backward_calls);
   if (r->error != NNC_OK)
-    jstr(f, r->error_msg);
+    nnci_json_str(f, r->error_msg);
   else
     fputs("null", f);
   fputs(",\n  \"verdict\": ", f);
-  jstr(f, nnc_lr_verdict_name(r->verdict));
+  nnci_json_str(f, nnc_lr_verdict_name(r->verdict));
   fputs(",\n  \"summary\": ", f);
   {
     char *buf = NULL;
@@ -511,10 +486,10 @@ int nnc_lrprobe_report_json(const nnc_lrprobe_result *r, FILE *f)
     if (m) {
       verdict_text(r, m);
       fclose(m);
-      jstr(f, buf ? buf : "");
+      nnci_json_str(f, buf ? buf : "");
       free(buf);
     } else {
-      jstr(f, "");
+      nnci_json_str(f, "");
     }
   }
   fprintf(f, ",\n  \"exit\": %d\n}\n", nnc_lrprobe_exit_status(r));

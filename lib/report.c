@@ -4,6 +4,7 @@
  * so a reader can see why; every failure gets one line that reproduces it.
  * Nothing here depends on time or addresses: one seed, one report. */
 #include "config.h"
+#include "json.h"
 #include "model.h"
 #include <math.h>
 #include <stdlib.h>
@@ -406,59 +407,33 @@ tail:
 
 /* ---- JSON ------------------------------------------------------------- */
 
-static void jstr(FILE *f, const char *s)
-{
-  fputc('"', f);
-  for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-    switch (*p) {
-    case '"': fputs("\\\"", f); break;
-    case '\\': fputs("\\\\", f); break;
-    case '\n': fputs("\\n", f); break;
-    case '\t': fputs("\\t", f); break;
-    case '\r': fputs("\\r", f); break;
-    default:
-      if (*p < 0x20)
-        fprintf(f, "\\u%04x", *p);
-      else
-        fputc(*p, f);
-    }
-  }
-  fputc('"', f);
-}
 
-static void jnum(FILE *f, double v)
-{
-  if (isfinite(v))
-    fprintf(f, "%.17g", v);
-  else
-    fputs("null", f);
-}
 
 int nnc_gradcheck_report_json(const nnc_gradcheck_result *r, FILE *f)
 {
   fputs("{\n  \"tool\": \"gradcheck\",\n  \"plugin\": ", f);
-  jstr(f, r->plugin);
+  nnci_json_str(f, r->plugin);
   fputs(",\n  \"spec\": ", f);
-  jstr(f, r->spec);
+  nnci_json_str(f, r->spec);
   fputs(",\n  \"path\": ", f);
-  jstr(f, r->path);
+  nnci_json_str(f, r->path);
   fputs(",\n  \"args\": ", f);
-  jstr(f, r->args);
+  nnci_json_str(f, r->args);
   fprintf(f, ",\n  \"kind\": \"%s\",\n  \"seed\": %llu,\n  \"examples\": %zu,"
              "\n  \"burn_in_steps\": %zu,\n  \"burn_in_extended\": %s,"
              "\n  \"burn_in_loss\": [",
           r->kind == NNC_KIND_NET ? "net" : "layer",
           (unsigned long long)r->seed, r->examples, r->burn_in_steps,
           r->burn_in_extended ? "true" : "false");
-  jnum(f, r->burn_in_loss[0]);
+  nnci_json_num(f, r->burn_in_loss[0]);
   fputs(", ", f);
-  jnum(f, r->burn_in_loss[1]);
+  nnci_json_num(f, r->burn_in_loss[1]);
   fputs("],\n  \"loss\": ", f);
-  jnum(f, r->loss);
+  nnci_json_num(f, r->loss);
   fputs(",\n  \"h\": {\"double\": ", f);
-  jnum(f, r->h_double);
+  nnci_json_num(f, r->h_double);
   fputs(", \"float\": ", f);
-  jnum(f, r->h_float);
+  nnci_json_num(f, r->h_float);
   fprintf(f, "},\n  \"loss_evals\": %zu,\n  \"check_evals\": %zu,\n"
              "  \"backward_calls\": %zu,\n  \"blocks\": [",
           r->loss_evals, r->check_evals, r->backward_calls);
@@ -466,21 +441,21 @@ int nnc_gradcheck_report_json(const nnc_gradcheck_result *r, FILE *f)
     const nnc_gc_block *b = &r->blocks[k];
     fputs(k ? ",\n    {" : "\n    {", f);
     fputs("\"part\": ", f);
-    jstr(f, part_name(r->kind, b->part));
+    nnci_json_str(f, part_name(r->kind, b->part));
     fputs(", \"block\": ", f);
-    jstr(f, b->name);
+    nnci_json_str(f, b->name);
     fprintf(f, ", \"dtype\": \"%s\", \"depth\": %u, \"elements\": %zu, "
                "\"checked\": %zu, \"live\": %zu, \"kinks\": %zu, \"tiny\": %zu, "
                "\"verdict\": \"%s\", \"pass_tol\": ",
             nnci_dtype_name(b->dtype), b->depth, b->count, b->checked, b->live,
             b->kinks, b->tiny, nnc_verdict_name((int)b->verdict));
-    jnum(f, b->pass_tol);
+    nnci_json_num(f, b->pass_tol);
     fputs(", \"fail_tol\": ", f);
-    jnum(f, b->fail_tol);
+    nnci_json_num(f, b->fail_tol);
     fputs(", \"grad_norm\": ", f);
-    jnum(f, b->grad_norm);
+    nnci_json_num(f, b->grad_norm);
     fputs(", \"worst\": ", f);
-    jnum(f, b->ncoords ? b->coords[b->worst].relerr : 0);
+    nnci_json_num(f, b->ncoords ? b->coords[b->worst].relerr : 0);
     fprintf(f, ", \"inconclusive\": %zu, \"failed\": %zu, \"probes\": %zu",
             b->inconclusive, b->failed, b->probes);
     fputs(", \"coords\": [", f);
@@ -488,28 +463,28 @@ int nnc_gradcheck_report_json(const nnc_gradcheck_result *r, FILE *f)
       const nnc_gc_coord *c = &b->coords[q];
       fprintf(f, "%s\n      {\"index\": %zu, \"analytic\": ", q ? "," : "",
               c->index);
-      jnum(f, c->analytic);
+      nnci_json_num(f, c->analytic);
       fputs(", \"numeric\": ", f);
-      jnum(f, c->numeric);
+      nnci_json_num(f, c->numeric);
       fputs(", \"relerr\": ", f);
-      jnum(f, c->relerr);
+      nnci_json_num(f, c->relerr);
       fputs(", \"h\": ", f);
-      jnum(f, c->h);
+      nnci_json_num(f, c->h);
       fputs(", \"noise\": ", f);
-      jnum(f, c->noise);
+      nnci_json_num(f, c->noise);
       fputs(", \"band\": ", f);
-      jstr(f, band_of(b, c));
+      nnci_json_str(f, band_of(b, c));
       fputs(", \"errbar\": ", f);
-      jnum(f, c->errbar);
+      nnci_json_num(f, c->errbar);
       fputs(", \"trunc\": ", f);
-      jnum(f, c->trunc);
+      nnci_json_num(f, c->trunc);
       fputs(", \"roundoff\": ", f);
-      jnum(f, c->roundoff);
+      nnci_json_num(f, c->roundoff);
       if (c->flags & NNC_GC_AT_KINK) {
         fputs(", \"one_sided\": [", f);
-        jnum(f, c->d_minus);
+        nnci_json_num(f, c->d_minus);
         fputs(", ", f);
-        jnum(f, c->d_plus);
+        nnci_json_num(f, c->d_plus);
         fputc(']', f);
       }
       fprintf(f, ", \"kink\": %s, \"at_kink\": %s, \"subgradient\": %s, "
@@ -522,7 +497,7 @@ int nnc_gradcheck_report_json(const nnc_gradcheck_result *r, FILE *f)
               (c->flags & NNC_GC_ESCALATED) ? "true" : "false",
               (c->flags & NNC_GC_TIED) ? c->group : (size_t)0,
               (c->flags & NNC_GC_PROJECTION) ? "true" : "false", c->evals);
-      jstr(f, why_text(c->why));
+      nnci_json_str(f, why_text(c->why));
       fprintf(f, ", \"verdict\": \"%s\"}", nnc_verdict_name((int)c->verdict));
     }
     fputs("]}", f);
@@ -530,39 +505,39 @@ int nnc_gradcheck_report_json(const nnc_gradcheck_result *r, FILE *f)
   fputs("\n  ],\n  \"audits\": [", f);
   for (size_t k = 0; k < r->naudits; k++) {
     fputs(k ? ",\n    {\"name\": " : "\n    {\"name\": ", f);
-    jstr(f, r->audits[k].name);
+    nnci_json_str(f, r->audits[k].name);
     fprintf(f, ", \"verdict\": \"%s\", \"breach\": %s, \"detail\": ",
             nnc_verdict_name((int)r->audits[k].verdict),
             r->audits[k].breach ? "true" : "false");
-    jstr(f, r->audits[k].detail);
+    nnci_json_str(f, r->audits[k].detail);
     fputc('}', f);
   }
   fputs("\n  ],\n  \"sweeps\": [", f);
   for (size_t s = 0; s < r->nsweeps; s++) {
     fputs(s ? ",\n    {\"block\": " : "\n    {\"block\": ", f);
-    jstr(f, r->sweeps[s].name);
+    nnci_json_str(f, r->sweeps[s].name);
     fputs(", \"h\": [", f);
     for (size_t j = 0; j < r->sweeps[s].nh; j++) {
       if (j)
         fputs(", ", f);
-      jnum(f, r->sweeps[s].h[j]);
+      nnci_json_num(f, r->sweeps[s].h[j]);
     }
     fputs("], \"relerr\": [", f);
     for (size_t j = 0; j < r->sweeps[s].nh; j++) {
       if (j)
         fputs(", ", f);
-      jnum(f, r->sweeps[s].relerr[j]);
+      nnci_json_num(f, r->sweeps[s].relerr[j]);
     }
     fputs("]}", f);
   }
   fputs("\n  ],\n  \"warnings\": [", f);
   for (size_t k = 0; k < r->nwarnings; k++) {
     fputs(k ? ",\n    " : "\n    ", f);
-    jstr(f, r->warnings[k]);
+    nnci_json_str(f, r->warnings[k]);
   }
   fputs("\n  ],\n  \"error\": ", f);
   if (r->error != NNC_OK)
-    jstr(f, r->error_msg);
+    nnci_json_str(f, r->error_msg);
   else
     fputs("null", f);
   fprintf(f, ",\n  \"verdict\": \"%s\",\n  \"exit\": %d\n}\n",

@@ -5,6 +5,7 @@
  * verdict; failures end with the command that reproduces them.  Nothing
  * depends on time or addresses: one seed, one report. */
 #include "config.h"
+#include "json.h"
 #include "sanity_internal.h"
 #include <math.h>
 #include <string.h>
@@ -118,33 +119,7 @@ int nnc_sanity_report_text(const nnc_sanity_result *r, FILE *f)
 
 /* ---- JSON ------------------------------------------------------------- */
 
-static void jstr(FILE *f, const char *s)
-{
-  fputc('"', f);
-  for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-    switch (*p) {
-    case '"': fputs("\\\"", f); break;
-    case '\\': fputs("\\\\", f); break;
-    case '\n': fputs("\\n", f); break;
-    case '\t': fputs("\\t", f); break;
-    case '\r': fputs("\\r", f); break;
-    default:
-      if (*p < 0x20)
-        fprintf(f, "\\u%04x", *p);
-      else
-        fputc(*p, f);
-    }
-  }
-  fputc('"', f);
-}
 
-static void jnum(FILE *f, double v)
-{
-  if (isfinite(v))
-    fprintf(f, "%.17g", v);
-  else
-    fputs("null", f);
-}
 
 static void jarr(FILE *f, const double *v, size_t n)
 {
@@ -152,7 +127,7 @@ static void jarr(FILE *f, const double *v, size_t n)
   for (size_t k = 0; k < n; k++) {
     if (k)
       fputs(", ", f);
-    jnum(f, v[k]);
+    nnci_json_num(f, v[k]);
   }
   fputc(']', f);
 }
@@ -165,15 +140,15 @@ static void jbool(FILE *f, const char *key, int v, int comma)
 static void jrun(FILE *f, const nnc_sanity_run *run)
 {
   fputs("{\"lr\": ", f);
-  jnum(f, run->lr);
+  nnci_json_num(f, run->lr);
   fprintf(f, ", \"epochs\": %zu, \"loss0\": ", run->nepochs);
-  jnum(f, run->loss0);
+  nnci_json_num(f, run->loss0);
   fputs(", \"loss_end\": ", f);
-  jnum(f, run->loss_end);
+  nnci_json_num(f, run->loss_end);
   fputs(", \"loss_min\": ", f);
-  jnum(f, run->loss_min);
+  nnci_json_num(f, run->loss_min);
   fputs(", \"acc_end\": ", f);
-  jnum(f, run->acc_end);
+  nnci_json_num(f, run->acc_end);
   fprintf(f, ", \"reached\": %zu", run->reached);
   jbool(f, "extended", run->extended, 1);
   jbool(f, "diverged", run->diverged, 1);
@@ -194,17 +169,17 @@ static void jdata(FILE *f, const nnc_sanity_result *r, int i)
   case NNC_SANITY_CHANCE: {
     const struct nnc_sanity_chance *c = &r->chance;
     fputs("{\"expected\": ", f);
-    jnum(f, c->expected);
+    nnci_json_num(f, c->expected);
     fputs(", \"entropy\": ", f);
-    jnum(f, c->entropy);
+    nnci_json_num(f, c->entropy);
     fputs(", \"mean\": ", f);
-    jnum(f, c->mean);
+    nnci_json_num(f, c->mean);
     fputs(", \"sd\": ", f);
-    jnum(f, c->sd);
+    nnci_json_num(f, c->sd);
     fputs(", \"se\": ", f);
-    jnum(f, c->se);
+    nnci_json_num(f, c->se);
     fputs(", \"tol\": ", f);
-    jnum(f, c->tol);
+    nnci_json_num(f, c->tol);
     fprintf(f, ", \"n\": %zu", c->n);
     jbool(f, "reinit", c->reinit, 1);
     jbool(f, "reg_zeroed", c->reg_zeroed, 1);
@@ -222,9 +197,9 @@ static void jdata(FILE *f, const nnc_sanity_result *r, int i)
     fputs(", \"reg\": ", f);
     jarr(f, g->part, g->n);
     fputs(", \"data\": ", f);
-    jnum(f, g->data);
+    nnci_json_num(f, g->data);
     fputs(", \"grad_norm\": ", f);
-    jnum(f, g->grad_norm);
+    nnci_json_num(f, g->grad_norm);
     fputc('}', f);
     break;
   }
@@ -234,14 +209,14 @@ static void jdata(FILE *f, const nnc_sanity_result *r, int i)
     for (size_t k = 0; o->index && k < o->subset; k++)
       fprintf(f, "%s%zu", k ? ", " : "", o->index[k]);
     fputs("], \"target\": ", f);
-    jnum(f, o->target);
+    nnci_json_num(f, o->target);
     fprintf(f, ", \"chosen\": %ld, \"best\": %ld, \"probe\": {\"analytic\": ",
             o->chosen, o->best);
-    jnum(f, o->probe_analytic);
+    nnci_json_num(f, o->probe_analytic);
     fputs(", \"numeric\": ", f);
-    jnum(f, o->probe_numeric);
+    nnci_json_num(f, o->probe_numeric);
     fputs(", \"relerr\": ", f);
-    jnum(f, o->probe_relerr);
+    nnci_json_num(f, o->probe_relerr);
     fputs("}, \"runs\": [", f);
     for (size_t k = 0; k < o->nruns; k++) {
       fputs(k ? ",\n        " : "\n        ", f);
@@ -253,9 +228,9 @@ static void jdata(FILE *f, const nnc_sanity_result *r, int i)
   case NNC_SANITY_BASELINE: {
     const struct nnc_sanity_baseline *b = &r->baseline;
     fputs("{\"majority\": ", f);
-    jnum(f, b->majority);
+    nnci_json_num(f, b->majority);
     fputs(", \"entropy\": ", f);
-    jnum(f, b->entropy);
+    nnci_json_num(f, b->entropy);
     fputs(",\n        \"real\": ", f);
     jrun(f, &b->real);
     fputs(",\n        \"zero\": ", f);
@@ -271,23 +246,23 @@ static void jdata(FILE *f, const nnc_sanity_result *r, int i)
     for (size_t k = 0; k < in->nprobes; k++) {
       const nnc_sanity_probe *p = &in->probes[k];
       fputs(k ? ",\n        {\"name\": " : "\n        {\"name\": ", f);
-      jstr(f, p->name);
+      nnci_json_str(f, p->name);
       fprintf(f, ", \"kind\": %u, \"units\": %zu, \"examples\": %zu, "
                  "\"frac\": ",
               p->kind, p->units, p->examples);
-      jnum(f, p->frac);
+      nnci_json_num(f, p->frac);
       fputs(", \"mean_abs\": ", f);
-      jnum(f, p->mean_abs);
+      nnci_json_num(f, p->mean_abs);
       fputs(", \"weight\": ", f);
-      jstr(f, p->wblock);
+      nnci_json_str(f, p->wblock);
       fputs(", \"weight_rms\": ", f);
-      jnum(f, p->w_rms);
+      nnci_json_num(f, p->w_rms);
       fputs(", \"weight_ref\": ", f);
-      jnum(f, p->w_ref);
+      nnci_json_num(f, p->w_ref);
       fputs(", \"bias\": ", f);
-      jstr(f, p->bblock);
+      nnci_json_str(f, p->bblock);
       fputs(", \"bias_mean\": ", f);
-      jnum(f, p->b_mean);
+      nnci_json_num(f, p->b_mean);
       fprintf(f, ", \"verdict\": \"%s\"}", nnc_verdict_name((int)p->verdict));
     }
     fputs("]}", f);
@@ -299,41 +274,41 @@ int nnc_sanity_report_json(const nnc_sanity_result *r, FILE *f)
 {
   const nnc_sanity_opts *o = &r->opts;
   fputs("{\n  \"tool\": \"sanity\",\n  \"plugin\": ", f);
-  jstr(f, r->plugin);
+  nnci_json_str(f, r->plugin);
   fputs(",\n  \"spec\": ", f);
-  jstr(f, r->spec);
+  nnci_json_str(f, r->spec);
   fputs(",\n  \"path\": ", f);
-  jstr(f, r->path);
+  nnci_json_str(f, r->path);
   fputs(",\n  \"args\": ", f);
-  jstr(f, r->args);
+  nnci_json_str(f, r->args);
   fprintf(f, ",\n  \"kind\": \"%s\",\n  \"seed\": %llu,\n  \"options\": "
              "{\"sample\": %zu, \"subset\": %zu, \"epochs\": %zu, "
              "\"tiny_scale\": ",
           kind_name(r->kind), (unsigned long long)r->seed, o->sample,
           o->subset, o->epochs);
-  jnum(f, o->tiny_scale);
+  nnci_json_num(f, o->tiny_scale);
   fputs(", \"z\": ", f);
-  jnum(f, o->z);
+  nnci_json_num(f, o->z);
   fputs(", \"floor_rel\": ", f);
-  jnum(f, o->floor_rel);
+  nnci_json_num(f, o->floor_rel);
   fprintf(f, ", \"extend\": %zu, \"learn_rel\": ", o->extend);
-  jnum(f, o->learn_rel);
+  nnci_json_num(f, o->learn_rel);
   fputs(", \"reg\": ", f);
   jarr(f, o->reg, o->nreg);
   fputs(", \"lr\": ", f);
   jarr(f, o->lr, o->nlr);
   fputs(", \"target_rel\": ", f);
-  jnum(f, o->target_rel);
+  nnci_json_num(f, o->target_rel);
   fputs(", \"target_abs\": ", f);
-  jnum(f, o->target_abs);
+  nnci_json_num(f, o->target_abs);
   fputs(", \"baseline_margin\": ", f);
-  jnum(f, o->baseline_margin);
+  nnci_json_num(f, o->baseline_margin);
   fputs(", \"warn_frac\": ", f);
-  jnum(f, o->warn_frac);
+  nnci_json_num(f, o->warn_frac);
   fputs(", \"fail_frac\": ", f);
-  jnum(f, o->fail_frac);
+  nnci_json_num(f, o->fail_frac);
   fputs(", \"sat_level\": ", f);
-  jnum(f, o->sat_level);
+  nnci_json_num(f, o->sat_level);
   fputs("},\n  \"offers\": {", f);
   jbool(f, "net_info", r->has_info, 0);
   jbool(f, "predict", r->has_predict, 1);
@@ -346,22 +321,22 @@ int nnc_sanity_report_json(const nnc_sanity_result *r, FILE *f)
   for (int i = 0; i < NNC_SANITY_NCHECKS; i++) {
     const nnc_sanity_item *it = &r->items[i];
     fputs(i ? ",\n    {\"name\": " : "\n    {\"name\": ", f);
-    jstr(f, nnc_sanity_name(i));
+    nnci_json_str(f, nnc_sanity_name(i));
     fputs(", \"verdict\": ", f);
-    jstr(f, item_verdict(r, i));
+    nnci_json_str(f, item_verdict(r, i));
     fputs(", \"expected\": ", f);
-    jstr(f, it->expected);
+    nnci_json_str(f, it->expected);
     fputs(", \"measured\": ", f);
-    jstr(f, it->measured);
+    nnci_json_str(f, it->measured);
     fputs(",\n      \"detail\": ", f);
-    jstr(f, it->detail);
+    nnci_json_str(f, it->detail);
     fputs(",\n      \"data\": ", f);
     jdata(f, r, i);
     fputc('}', f);
   }
   fputs("\n  ],\n  \"error\": ", f);
   if (r->error != NNC_OK)
-    jstr(f, r->error_msg);
+    nnci_json_str(f, r->error_msg);
   else
     fputs("null", f);
   fprintf(f, ",\n  \"verdict\": \"%s\",\n  \"exit\": %d\n}\n",

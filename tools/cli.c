@@ -79,3 +79,23 @@ void cli_mkdirs(const char *opt, const char *dir)
     exit(NNC_EXIT_USAGE);
   }
 }
+
+int cli_list_plugins(void)
+{
+  nnc_plugin_listing *v;
+  size_t n;
+  char err[512];
+  int rc = nnc_plugin_list(&v, &n, err, sizeof err);
+  if (rc != NNC_OK) {
+    cli_error("--list: %s", err);
+    return nnc_err_exit_status(rc);
+  }
+  for (size_t i = 0; i < n; i++)
+    printf("%s\t%s\t%s\n", v[i].name,
+           v[i].kind == NNC_KIND_NET     ? "net"
+           : v[i].kind == NNC_KIND_LAYER ? "layer"
+                                         : "broken",
+           v[i].summary);
+  free(v);
+  return 0;
+}

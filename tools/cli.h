@@ -13,6 +13,9 @@ void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
  * line naming the option and exit 2. */
 uint64_t cli_u64(const char *opt, const char *s, uint64_t lo, uint64_t hi);
 double cli_double(const char *opt, const char *s, double lo, double hi);
+/* --list: every bundled plugin and fixture, one a line: name, kind,
+ * description, tab-separated.  Returns the exit status. */
+int cli_list_plugins(void);
 /* Create a directory and its parents; exits 2 with a message on failure. */
 void cli_mkdirs(const char *opt, const char *dir);
 

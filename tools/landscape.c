@@ -109,25 +109,6 @@ static void usage(FILE *f)
       f);
 }
 
-static int list_plugins(void)
-{
-  nnc_plugin_listing *v;
-  size_t n;
-  char err[512];
-  int rc = nnc_plugin_list(&v, &n, err, sizeof err);
-  if (rc != NNC_OK) {
-    cli_error("--list: %s", err);
-    return nnc_err_exit_status(rc);
-  }
-  for (size_t i = 0; i < n; i++)
-    printf("%s\t%s\t%s\n", v[i].name,
-           v[i].kind == NNC_KIND_NET     ? "net"
-           : v[i].kind == NNC_KIND_LAYER ? "layer"
-                                         : "broken",
-           v[i].summary);
-  free(v);
-  return 0;
-}
 
 /* ---- progress on a terminal ------------------------------------------------ */
 
@@ -440,7 +421,7 @@ int main(int argc, char **argv)
   }
   if (t.list) {
     free(t.traj);
-    return list_plugins();
+    return cli_list_plugins();
   }
   if (optind >= argc) {
     cli_error("no PLUGIN given: see landscape --help or landscape --list");

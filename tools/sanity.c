@@ -68,25 +68,6 @@ static void usage(FILE *f)
       f);
 }
 
-static int list_plugins(void)
-{
-  nnc_plugin_listing *v;
-  size_t n;
-  char err[512];
-  int rc = nnc_plugin_list(&v, &n, err, sizeof err);
-  if (rc != NNC_OK) {
-    cli_error("--list: %s", err);
-    return nnc_err_exit_status(rc);
-  }
-  for (size_t i = 0; i < n; i++)
-    printf("%s\t%s\t%s\n", v[i].name,
-           v[i].kind == NNC_KIND_NET     ? "net"
-           : v[i].kind == NNC_KIND_LAYER ? "layer"
-                                         : "broken",
-           v[i].summary);
-  free(v);
-  return 0;
-}
 
 enum {
   OPT_ARGS = 256, OPT_SEED, OPT_CHECK, OPT_SAMPLE, OPT_SUBSET, OPT_EPOCHS,
@@ -150,7 +131,7 @@ int main(int argc, char **argv)
     }
   }
   if (list)
-    return list_plugins();
+    return cli_list_plugins();
   if (optind != argc - 1) {
     cli_error(optind >= argc ? "no PLUGIN given: see sanity --help or "
                                "sanity --list"
