@@ -94,20 +94,22 @@ restore:
   return rc;
 }
 
-/* Round-off of f at coordinate (b, i), measured: f a few ulps either side,
- * a straight line through f(x) removed, the scatter left is the noise. */
-static int noise_floor(gc_ctx *c, size_t b, size_t i, double *sigma,
-                       uint32_t *evals)
+/* Round-off of f at coordinate (b, i), measured where the differences are
+ * taken: f at x +- h/8 and x +- h/4 beside f(x), a quadratic through them
+ * removed, the scatter left is the noise.  This sees ordinary round-off and
+ * also a loss whose computation rounds small changes away (1 + 1e-18 is 1):
+ * a noise floor a few ulps apart would call such a flat loss exact. */
+static int noise_floor(gc_ctx *c, size_t b, size_t i, double habs,
+                       double *sigma, uint32_t *evals)
 {
   nnc_model *m = c->m;
   uint32_t dt = m->blocks[b].dtype;
   double x = nnc_model_get(m, b, i);
-  double d = 2 * nnci_gc_eps(dt) * fmax(fabs(x), 1e-3);
-  double f[4], xs[4];
-  static const int js[4] = {-2, -1, 1, 2};
+  double f[5], t[5];
+  static const double js[4] = {-0.25, -0.125, 0.125, 0.25};
   int rc = NNC_OK;
   for (int k = 0; k < 4; k++) {
-    xs[k] = nnc_model_set(m, b, i, x + js[k] * d) - x;
+    t[k] = nnc_model_set(m, b, i, x + js[k] * habs) - x;
     if ((rc = nnci_gc_loss(c, &f[k], 1)))
       break;
     (*evals)++;
@@ -115,19 +117,50 @@ static int noise_floor(gc_ctx *c, size_t b, size_t i, double *sigma,
   nnc_model_set(m, b, i, x);
   if (rc)
     return rc;
-  double sxy = 0, sxx = 0;
-  for (int k = 0; k < 4; k++) {
-    sxy += xs[k] * (f[k] - c->f0);
-    sxx += xs[k] * xs[k];
+  t[4] = 0;
+  f[4] = c->f0;
+  /* least squares for f = p + q t + r t^2 (normal equations, 3 x 3) */
+  double S[5] = {0, 0, 0, 0, 0}, T[3] = {0, 0, 0};
+  for (int k = 0; k < 5; k++) {
+    double p = 1;
+    for (int e = 0; e < 5; e++, p *= t[k])
+      S[e] += p;
+    T[0] += f[k];
+    T[1] += f[k] * t[k];
+    T[2] += f[k] * t[k] * t[k];
   }
-  double slope = sxx > 0 ? sxy / sxx : 0, ss = 0;
-  for (int k = 0; k < 4; k++) {
-    double res = f[k] - c->f0 - slope * xs[k];
+  double A[3][4] = {{S[0], S[1], S[2], T[0]},
+                    {S[1], S[2], S[3], T[1]},
+                    {S[2], S[3], S[4], T[2]}};
+  for (int col = 0; col < 3; col++) /* Gaussian elimination, pivoting */
+  {
+    int piv = col;
+    for (int r = col + 1; r < 3; r++)
+      if (fabs(A[r][col]) > fabs(A[piv][col]))
+        piv = r;
+    for (int e = 0; e < 4; e++) {
+      double tmp = A[col][e];
+      A[col][e] = A[piv][e];
+      A[piv][e] = tmp;
+    }
+    for (int r = 0; r < 3; r++)
+      if (r != col && A[col][col] != 0) {
+        double fr = A[r][col] / A[col][col];
+        for (int e = col; e < 4; e++)
+          A[r][e] -= fr * A[col][e];
+      }
+  }
+  double co[3];
+  for (int r = 0; r < 3; r++)
+    co[r] = A[r][r] != 0 ? A[r][3] / A[r][r] : 0;
+  double ss = 0;
+  for (int k = 0; k < 5; k++) {
+    double res = f[k] - (co[0] + co[1] * t[k] + co[2] * t[k] * t[k]);
     ss += res * res;
   }
   /* never below one ulp of f: a lucky exact evaluation proves nothing */
   double floor1 = nnci_gc_eps(dt) * fmax(fabs(c->f0), c->scale);
-  *sigma = fmax(sqrt(ss / 3), floor1);
+  *sigma = fmax(sqrt(ss / 2), floor1);
   if (c->r->nondeterminism > *sigma)
     *sigma = c->r->nondeterminism;
   return NNC_OK;
@@ -154,28 +187,49 @@ static int smooth_verdict(gc_ctx *c, size_t b, size_t i, double a,
     *kinked = 1;
     return NNC_OK;
   }
-  double sigma;
-  if ((rc = noise_floor(c, b, i, &sigma, &out->evals)))
-    return rc;
   /* Without fingerprints a kink shows as one-sided differences whose gap
    * does not shrink with the step (a smooth function's shrinks like h),
-   * and stands clear of the noise floor. */
+   * and stands clear of the round-off. */
   if (!c->have_w) {
     double g1 = fabs((e1->fp - c->f0) / (e1->xp - e1->x) -
                      (c->f0 - e1->fm) / (e1->x - e1->xm));
     double g4 = fabs((e4.fp - c->f0) / (e4.xp - e4.x) -
                      (c->f0 - e4.fm) / (e4.x - e4.xm));
-    if (g4 > 0.5 * g1 && g4 > 16 * sigma / (e4.xp - e4.x) &&
-        g4 > 1e-3 * fabs(a)) {
+    if (g4 > 0.5 * g1 && g4 > 16 * e4.noise && g4 > 1e-3 * fabs(a)) {
       *kinked = 1;
       return NNC_OK;
     }
   }
+  /* A loss that does not move at all, at any step, while the analytic
+   * value predicts a change below what intermediates of size 1 can hold
+   * (log(1 + 1e-18) is 0): its computation rounds the change away. */
+  if (a != 0 && e1->fp == e1->fm && e2.fp == e2.fm && e4.fp == e4.fm &&
+      fabs(a) * e1->step < 1e3 * nnci_gc_eps(c->m->blocks[b].dtype) *
+                               fmax(1, fabs(c->f0))) {
+    out->flags |= NNC_GC_ESCALATED;
+    out->numeric = 0;
+    out->relerr = 1;
+    out->verdict = NNC_INCONCLUSIVE;
+    out->why = NNC_WHY_NOISE;
+    return NNC_OK;
+  }
+  double sigma;
+  if ((rc = noise_floor(c, b, i, e1->h, &sigma, &out->evals)))
+    return rc;
   double r1 = (4 * e2.numeric - e1->numeric) / 3;
   double r2 = (4 * e4.numeric - e2.numeric) / 3;
   double sd2 = M_SQRT2 * sigma / e2.step, sd4 = M_SQRT2 * sigma / e4.step;
   double trunc = fabs(r2 - r1);
   double round = (4 * sd4 + sd2) / 3;
+  /* Richardson's error estimate holds only where the error goes like h^2:
+   * successive differences then shrink four-fold.  Elsewhere (an
+   * exponential tail, a near-kink) take the spread of the estimates. */
+  double d12 = e1->numeric - e2.numeric, d24 = e2.numeric - e4.numeric;
+  if (fabs(d12) > 4 * sd2 || fabs(d24) > 4 * sd4) {
+    double rho = d24 != 0 ? d12 / d24 : INFINITY;
+    if (!(rho >= 2.5 && rho <= 6.5))
+      trunc = fmax(trunc, fabs(e1->numeric - e4.numeric));
+  }
   double E = trunc + 2 * round;
   double n = r2, mx = fmax(fabs(a), fabs(n)), diff = fabs(a - n);
   out->flags |= NNC_GC_ESCALATED;
@@ -196,6 +250,13 @@ static int smooth_verdict(gc_ctx *c, size_t b, size_t i, double a,
     out->verdict = NNC_PASS; /* inside the error bar */
   else
     out->verdict = nnci_band_verdict(gb, out->relerr);
+  /* An entry ten million times smaller than its block's gradient carries
+   * the rounding of the sums that made the others (saturated units, nearly
+   * dead paths) on both sides: its relative error is no evidence. */
+  if (out->verdict == NNC_FAIL && mx < 1e-7 * gb->grad_norm) {
+    out->verdict = NNC_INCONCLUSIVE;
+    out->why = NNC_WHY_NOISE;
+  }
   return NNC_OK;
 }
 
