@@ -35,7 +35,32 @@ static int oom(char *err, size_t errlen)
   return NNC_ENOMEM;
 }
 
-static int loss_plot(const nnc_lrprobe_result *r, const char *dir, char *err,
+/* Render into dir, or, when text is not NULL, as text (gnuplot's dumb
+ * terminal, 80 x 24) appended to *text. */
+static int emit(const nnc_plot *p, const char *dir, char **text, char *err,
+                size_t errlen)
+{
+  if (!text)
+    return nnc_plot_render(p, dir, err, errlen);
+  char *t = NULL;
+  int rc = nnc_plot_render_text(p, 80, 24, &t, err, errlen);
+  if (rc == NNC_OK && t) {
+    size_t had = *text ? strlen(*text) : 0, add = strlen(t);
+    char *n = realloc(*text, had + add + 2);
+    if (!n) {
+      free(t);
+      return NNC_ENOMEM;
+    }
+    memcpy(n + had, t, add);
+    n[had + add] = '\n';
+    n[had + add + 1] = 0;
+    *text = n;
+  }
+  free(t);
+  return rc;
+}
+
+static int loss_plot(const nnc_lrprobe_result *r, const char *dir, char **text, char *err,
                      size_t errlen)
 {
   size_t ns = r->nruns + 1;
@@ -113,13 +138,13 @@ static int loss_plot(const nnc_lrprobe_result *r, const char *dir, char *err,
   p.series = series;
   p.nrefs = nrefs;
   p.refs = refs;
-  int rc = nnc_plot_render(&p, dir, err, errlen);
+  int rc = emit(&p, dir, text, err, errlen);
   free(series);
   free(labels);
   return rc;
 }
 
-static int steps_plot(const nnc_lrprobe_result *r, const char *dir, char *err,
+static int steps_plot(const nnc_lrprobe_result *r, const char *dir, char **text, char *err,
                       size_t errlen)
 {
   /* log y only when every loss is positive and they span more than a
@@ -157,10 +182,10 @@ static int steps_plot(const nnc_lrprobe_result *r, const char *dir, char *err,
   p.series = &s;
   p.nrefs = isfinite(r->sweep_loss0) ? 1 : 0;
   p.refs = &ref;
-  return nnc_plot_render(&p, dir, err, errlen);
+  return emit(&p, dir, text, err, errlen);
 }
 
-static int ratio_plot(const nnc_lrprobe_result *r, const char *dir,
+static int ratio_plot(const nnc_lrprobe_result *r, const char *dir, char **text,
                       char *err, size_t errlen)
 {
   const nnc_lrprobe_run *u = &r->runs[0];
@@ -205,7 +230,7 @@ static int ratio_plot(const nnc_lrprobe_result *r, const char *dir,
   p.series = series;
   p.nrefs = 2;
   p.refs = refs;
-  int rc = nnc_plot_render(&p, dir, err, errlen);
+  int rc = emit(&p, dir, text, err, errlen);
   free(series);
   free(labels);
   free(ys);
@@ -225,16 +250,16 @@ int nnc_lrprobe_plots(const nnc_lrprobe_result *r, const char *dir, char *err,
   }
   /* Without gnuplot every plot's data and script are still written; one
    * message at the end says how to render them all. */
-  int rc = loss_plot(r, dir, err, errlen), missing = rc == NNC_PLOT_UNRENDERED;
+  int rc = loss_plot(r, dir, NULL, err, errlen), missing = rc == NNC_PLOT_UNRENDERED;
   if (missing)
     rc = NNC_OK;
   if (rc == NNC_OK && r->nsweep) {
-    rc = steps_plot(r, dir, err, errlen);
+    rc = steps_plot(r, dir, NULL, err, errlen);
     missing |= rc == NNC_PLOT_UNRENDERED;
     rc = rc == NNC_PLOT_UNRENDERED ? NNC_OK : rc;
   }
   if (rc == NNC_OK && r->nblocks) {
-    rc = ratio_plot(r, dir, err, errlen);
+    rc = ratio_plot(r, dir, NULL, err, errlen);
     missing |= rc == NNC_PLOT_UNRENDERED;
     rc = rc == NNC_PLOT_UNRENDERED ? NNC_OK : rc;
   }
@@ -249,5 +274,21 @@ int nnc_lrprobe_plots(const nnc_lrprobe_result *r, const char *dir, char *err,
              r->nblocks ? " && gnuplot lrprobe_ratio.gp" : "");
     return NNC_PLOT_UNRENDERED;
   }
+  return rc;
+}
+
+int nnc_lrprobe_plots_text(const nnc_lrprobe_result *r, char **text,
+                           char *err, size_t errlen)
+{
+  *text = NULL;
+  if (!r || !r->nruns || !r->runs) {
+    snprintf(err, errlen, "lrprobe plots: the probe recorded nothing");
+    return NNC_EARG;
+  }
+  int rc = loss_plot(r, "", text, err, errlen);
+  if (rc == NNC_OK && r->nsweep)
+    rc = steps_plot(r, "", text, err, errlen);
+  if (rc == NNC_OK && r->nblocks)
+    rc = ratio_plot(r, "", text, err, errlen);
   return rc;
 }

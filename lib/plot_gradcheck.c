@@ -77,7 +77,32 @@ static size_t coords_of(const nnc_gc_block *b)
   return b->coords ? b->ncoords : 0;
 }
 
-static int errors_plot(const nnc_gradcheck_result *r, const char *dir,
+/* Render into dir, or, when text is not NULL, as text (gnuplot's dumb
+ * terminal, 80 x 24) appended to *text. */
+static int emit(const nnc_plot *p, const char *dir, char **text, char *err,
+                size_t errlen)
+{
+  if (!text)
+    return nnc_plot_render(p, dir, err, errlen);
+  char *t = NULL;
+  int rc = nnc_plot_render_text(p, 80, 24, &t, err, errlen);
+  if (rc == NNC_OK && t) {
+    size_t had = *text ? strlen(*text) : 0, add = strlen(t);
+    char *n = realloc(*text, had + add + 2);
+    if (!n) {
+      free(t);
+      return NNC_ENOMEM;
+    }
+    memcpy(n + had, t, add);
+    n[had + add] = '\n';
+    n[had + add + 1] = 0;
+    *text = n;
+  }
+  free(t);
+  return rc;
+}
+
+static int errors_plot(const nnc_gradcheck_result *r, const char *dir, char **text,
                        char *err, size_t errlen)
 {
   size_t nb = r->nblocks, total = 0, nfail = 0, nkink = 0;
@@ -181,7 +206,7 @@ static int errors_plot(const nnc_gradcheck_result *r, const char *dir,
   p.series = series;
   p.nrefs = nrefs;
   p.refs = refs;
-  int rc = nnc_plot_render(&p, dir, err, errlen);
+  int rc = emit(&p, dir, text, err, errlen);
   free(series);
   free(tics);
   free(refs);
@@ -190,7 +215,7 @@ static int errors_plot(const nnc_gradcheck_result *r, const char *dir,
   return rc;
 }
 
-static int hsweep_plot(const nnc_gradcheck_result *r, const char *dir,
+static int hsweep_plot(const nnc_gradcheck_result *r, const char *dir, char **text,
                        char *err, size_t errlen)
 {
   size_t ns = r->nsweeps, total = 0;
@@ -258,7 +283,7 @@ static int hsweep_plot(const nnc_gradcheck_result *r, const char *dir,
   p.series = series;
   p.nrefs = nrefs;
   p.refs = refs;
-  int rc = nnc_plot_render(&p, dir, err, errlen);
+  int rc = emit(&p, dir, text, err, errlen);
   free(series);
   free(labels);
   free(ys);
@@ -275,9 +300,9 @@ int nnc_gradcheck_plots(const nnc_gradcheck_result *r, const char *dir,
   }
   /* Without gnuplot every plot's data and script are still written; one
    * message at the end says how to render them all. */
-  int rc = errors_plot(r, dir, err, errlen), missing = rc == NNC_PLOT_UNRENDERED;
+  int rc = errors_plot(r, dir, NULL, err, errlen), missing = rc == NNC_PLOT_UNRENDERED;
   if ((rc == NNC_OK || missing) && r->nsweeps) {
-    int rc2 = hsweep_plot(r, dir, err, errlen);
+    int rc2 = hsweep_plot(r, dir, NULL, err, errlen);
     rc = rc2 == NNC_PLOT_UNRENDERED || rc2 == NNC_OK ? rc : rc2;
     missing |= rc2 == NNC_PLOT_UNRENDERED;
   }
@@ -291,5 +316,19 @@ int nnc_gradcheck_plots(const nnc_gradcheck_result *r, const char *dir,
              r->nsweeps ? " && gnuplot gradcheck_hsweep.gp" : "");
     return NNC_PLOT_UNRENDERED;
   }
+  return rc;
+}
+
+int nnc_gradcheck_plots_text(const nnc_gradcheck_result *r, char **text,
+                             char *err, size_t errlen)
+{
+  *text = NULL;
+  if (!r || (r->nblocks && !r->blocks) || (r->nsweeps && !r->sweeps)) {
+    snprintf(err, errlen, "gradcheck plots: no result");
+    return NNC_EARG;
+  }
+  int rc = errors_plot(r, "", text, err, errlen);
+  if (rc == NNC_OK && r->nsweeps)
+    rc = hsweep_plot(r, "", text, err, errlen);
   return rc;
 }

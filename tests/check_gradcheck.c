@@ -450,6 +450,26 @@ START_TEST(plots_without_gnuplot_still_write_data_and_scripts)
 }
 END_TEST
 
+START_TEST(plots_as_text_on_request)
+{
+  run_result r = GC("mlp", "--sweep-h", "--dumb");
+  ck_assert_int_eq(r.status, 0);
+  ck_assert_msg(strstr(r.out, "worst relative error against the step h") &&
+                    strstr(r.out, "step h of the centered difference") &&
+                    strstr(r.out, "+------"),
+                "%s", r.out);
+  run_free(&r);
+  r = run_tool("lrprobe", (const char *const[]){"lrprobe", "mlp", "--dumb", NULL});
+  ck_assert_int_eq(r.status, 0);
+  ck_assert_msg(strstr(r.out, "learning rate") && strstr(r.out, "+------"),
+                "%s", r.out);
+  run_free(&r);
+  r = GC("mlp", "--dumb", "--json");
+  ck_assert_int_eq(r.status, 2);
+  run_free(&r);
+}
+END_TEST
+
 /* ---- reports ------------------------------------------------------------ */
 
 START_TEST(same_seed_same_bytes)
@@ -642,7 +662,7 @@ START_TEST(help_lists_every_option_and_exit_status)
   ck_assert_int_eq(r.status, 0);
   const char *opts[] = {"--args", "--seed", "--examples", "--samples",
                         "--burn-in", "--h", "--sweep-h", "--part", "--block",
-                        "--index", "--eval", "--reg-warn", "--json", "--tap",
+                        "--index", "--eval", "--reg-warn", "--json", "--tap", "--dumb",
                         "--plots", "--list", "--help", "Exit status",
                         "  0 ", "  1 ", "  2 ", "  3 "};
   for (size_t i = 0; i < sizeof opts / sizeof *opts; i++)
@@ -673,6 +693,7 @@ static Suite *suite(void)
       {"kinks", kinks_recognised_by_winners},
       {"sweep_plots", step_sweep_and_plots},
       {"no_gnuplot", plots_without_gnuplot_still_write_data_and_scripts},
+      {"dumb", plots_as_text_on_request},
       {"determinism", same_seed_same_bytes},
       {"json_tap", json_and_tap},
       {"reproduce", reproduce_line_reproduces},

@@ -51,6 +51,8 @@ static void usage(FILE *f)
       "  --json            print the report as JSON\n"
       "  --tap             print the report as TAP (one test per block and part)\n"
       "  --plots DIR       write error plots (.dat, .gp, .png, .svg) into DIR\n"
+      "  --dumb            draw the plots as text after the report (gnuplot's\n"
+      "                    dumb terminal, 80 x 24) [off]\n"
       "  --list            list the bundled plugins and fixtures: name, kind,\n"
       "                    description, tab-separated\n"
       "  -h, --help        this help\n"
@@ -71,7 +73,7 @@ static void usage(FILE *f)
 enum {
   OPT_ARGS = 256, OPT_SEED, OPT_EXAMPLES, OPT_SAMPLES, OPT_BURNIN, OPT_H,
   OPT_SWEEP, OPT_PART, OPT_BLOCK, OPT_INDEX, OPT_EVAL, OPT_REGWARN, OPT_JSON,
-  OPT_TAP, OPT_PLOTS, OPT_LIST, OPT_NOAUDITS, OPT_STRICT, OPT_PROJECT, OPT_PROBES, OPT_NOWINNERS
+  OPT_TAP, OPT_PLOTS, OPT_LIST, OPT_NOAUDITS, OPT_STRICT, OPT_PROJECT, OPT_PROBES, OPT_NOWINNERS, OPT_DUMB
 };
 
 int main(int argc, char **argv)
@@ -99,12 +101,13 @@ int main(int argc, char **argv)
       {"project", no_argument, 0, OPT_PROJECT},
       {"probes", required_argument, 0, OPT_PROBES},
       {"no-winners", no_argument, 0, OPT_NOWINNERS},
+      {"dumb", no_argument, 0, OPT_DUMB},
       {"help", no_argument, 0, 'h'},
       {0, 0, 0, 0}};
   nnc_gradcheck_opts o;
   nnc_gradcheck_opts_init(&o);
   const char *args = "", *plots = NULL;
-  int json = 0, tap = 0, list = 0, c;
+  int json = 0, tap = 0, list = 0, dumb = 0, c;
   opterr = 0;
   while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
     switch (c) {
@@ -146,6 +149,7 @@ int main(int argc, char **argv)
     case OPT_PROJECT: o.project = 1; break;
     case OPT_PROBES: o.probes = cli_u64("--probes", optarg, 1, 1000); break;
     case OPT_NOWINNERS: o.winners = 0; break;
+    case OPT_DUMB: dumb = 1; break;
     case 'h': usage(stdout); return 0;
     default:
       if (optopt)
@@ -170,6 +174,10 @@ int main(int argc, char **argv)
   }
   if (json && tap) {
     cli_error("--json and --tap exclude each other: choose one");
+    return NNC_EXIT_USAGE;
+  }
+  if (dumb && (json || tap)) {
+    cli_error("--dumb draws into the text report: not with --json or --tap");
     return NNC_EXIT_USAGE;
   }
   if (o.index >= 0 && !o.block) {
@@ -202,6 +210,17 @@ int main(int argc, char **argv)
   int status = nnc_gradcheck_exit_status(res);
   if (rc != NNC_OK)
     cli_error("%s", res->error_msg);
+  if (dumb && res->nblocks) {
+    char *text = NULL;
+    int drc = nnc_gradcheck_plots_text(res, &text, err, sizeof err);
+    if (drc == NNC_OK && text) {
+      fputs("\n", stdout);
+      fputs(text, stdout);
+      fflush(stdout);
+    } else
+      cli_error("--dumb: %s", err); /* a warning: the verdict stands */
+    free(text);
+  }
   if (plots && res->nblocks) {
     int prc = nnc_gradcheck_plots(res, plots, err, sizeof err);
     if (prc == NNC_PLOTS_UNRENDERED)

@@ -59,6 +59,8 @@ static void usage(FILE *f)
       "  --no-sweep      skip the step sweep along -grad [run it]\n"
       "  --plots DIR     write lrprobe_loss, lrprobe_steps and lrprobe_ratio\n"
       "                  (.dat, .gp, .png, .svg) into DIR\n"
+      "  --dumb          draw the plots as text after the report (gnuplot's\n"
+      "                  dumb terminal, 80 x 24) [off]\n"
       "  --json          print the report as JSON\n"
       "  --tap           print the report as TAP\n"
       "  -h, --help      this help\n"
@@ -85,7 +87,7 @@ static void usage(FILE *f)
 
 enum {
   OPT_ARGS = 256, OPT_SEED, OPT_START, OPT_END, OPT_STEPS, OPT_RUNS,
-  OPT_OPTIM, OPT_BATCH, OPT_BETA, OPT_MINDROP, OPT_NOSWEEP, OPT_PLOTS, OPT_JSON, OPT_TAP
+  OPT_OPTIM, OPT_BATCH, OPT_BETA, OPT_MINDROP, OPT_NOSWEEP, OPT_PLOTS, OPT_JSON, OPT_TAP, OPT_DUMB
 };
 
 int main(int argc, char **argv)
@@ -104,6 +106,7 @@ int main(int argc, char **argv)
       {"min-drop", required_argument, 0, OPT_MINDROP},
       {"no-sweep", no_argument, 0, OPT_NOSWEEP},
       {"plots", required_argument, 0, OPT_PLOTS},
+      {"dumb", no_argument, 0, OPT_DUMB},
       {"json", no_argument, 0, OPT_JSON},
       {"tap", no_argument, 0, OPT_TAP},
       {"help", no_argument, 0, 'h'},
@@ -111,7 +114,7 @@ int main(int argc, char **argv)
   nnc_lrprobe_opts o;
   nnc_lrprobe_opts_init(&o);
   const char *args = "", *plots = NULL;
-  int json = 0, tap = 0, c;
+  int json = 0, tap = 0, dumb = 0, c;
   opterr = 0;
   while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
     switch (c) {
@@ -136,6 +139,7 @@ int main(int argc, char **argv)
       break;
     case OPT_NOSWEEP: o.sweep = 0; break;
     case OPT_PLOTS: plots = optarg; break;
+    case OPT_DUMB: dumb = 1; break;
     case OPT_JSON: json = 1; break;
     case OPT_TAP: tap = 1; break;
     case 'h': usage(stdout); return 0;
@@ -158,6 +162,10 @@ int main(int argc, char **argv)
   }
   if (json && tap) {
     cli_error("--json and --tap exclude each other: choose one");
+    return NNC_EXIT_USAGE;
+  }
+  if (dumb && (json || tap)) {
+    cli_error("--dumb draws into the text report: not with --json or --tap");
     return NNC_EXIT_USAGE;
   }
   if (!(o.start < o.end)) {
@@ -190,6 +198,17 @@ int main(int argc, char **argv)
   int status = nnc_lrprobe_exit_status(res);
   if (rc != NNC_OK)
     cli_error("%s", res->error_msg);
+  if (dumb && res->nruns && res->error == NNC_OK) {
+    char *text = NULL;
+    int drc = nnc_lrprobe_plots_text(res, &text, err, sizeof err);
+    if (drc == NNC_OK && text) {
+      fputs("\n", stdout);
+      fputs(text, stdout);
+      fflush(stdout);
+    } else
+      cli_error("--dumb: %s", err); /* a warning: the verdict stands */
+    free(text);
+  }
   if (plots && res->nruns && res->error == NNC_OK) {
     int prc = nnc_lrprobe_plots(res, plots, err, sizeof err);
     if (prc == NNC_PLOTS_UNRENDERED)

@@ -256,6 +256,10 @@ int nnc_lrprobe_report_tap(const nnc_lrprobe_result *r, FILE *f);
  * step sweep, log x) and lrprobe_ratio (ratio per block against lr,
  * log-log, with the 1e-3 and 1e-2 lines); each as NAME.dat, NAME.gp,
  * NAME.png, NAME.svg. */
+/* The same plots drawn as text (gnuplot's dumb terminal, 80 x 24): *text is
+ * malloc'ed (caller frees); NNC_PLOTS_UNRENDERED without gnuplot. */
+int nnc_lrprobe_plots_text(const nnc_lrprobe_result *r, char **text,
+                           char *err, size_t errlen);
 int nnc_lrprobe_plots(const nnc_lrprobe_result *r, const char *dir,
                       char *err, size_t errlen);
 

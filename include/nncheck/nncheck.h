@@ -307,6 +307,11 @@ int nnc_gradcheck_report_tap(const nnc_gradcheck_result *r, FILE *f);
  * (the data and scripts are written, and err says how to render them; a
  * warning, not a failure), or an error. */
 #define NNC_PLOTS_UNRENDERED 1
+/* The same plots drawn as text (gnuplot's dumb terminal, 80 x 24), for a
+ * terminal: *text is malloc'ed (caller frees).  NNC_PLOTS_UNRENDERED
+ * without gnuplot. */
+int nnc_gradcheck_plots_text(const nnc_gradcheck_result *r, char **text,
+                             char *err, size_t errlen);
 int nnc_gradcheck_plots(const nnc_gradcheck_result *r, const char *dir,
                         char *err, size_t errlen);
 
