@@ -35,31 +35,6 @@ static int oom(char *err, size_t errlen)
   return NNC_ENOMEM;
 }
 
-/* Render into dir, or, when text is not NULL, as text (gnuplot's dumb
- * terminal, 80 x 24) appended to *text. */
-static int emit(const nnc_plot *p, const char *dir, char **text, char *err,
-                size_t errlen)
-{
-  if (!text)
-    return nnc_plot_render(p, dir, err, errlen);
-  char *t = NULL;
-  int rc = nnc_plot_render_text(p, 80, 24, &t, err, errlen);
-  if (rc == NNC_OK && t) {
-    size_t had = *text ? strlen(*text) : 0, add = strlen(t);
-    char *n = realloc(*text, had + add + 2);
-    if (!n) {
-      free(t);
-      return NNC_ENOMEM;
-    }
-    memcpy(n + had, t, add);
-    n[had + add] = '\n';
-    n[had + add + 1] = 0;
-    *text = n;
-  }
-  free(t);
-  return rc;
-}
-
 static int loss_plot(const nnc_lrprobe_result *r, const char *dir, char **text, char *err,
                      size_t errlen)
 {
@@ -138,7 +113,7 @@ static int loss_plot(const nnc_lrprobe_result *r, const char *dir, char **text, 
   p.series = series;
   p.nrefs = nrefs;
   p.refs = refs;
-  int rc = emit(&p, dir, text, err, errlen);
+  int rc = nnc_plot_emit(&p, dir, text, err, errlen);
   free(series);
   free(labels);
   return rc;
@@ -182,7 +157,7 @@ static int steps_plot(const nnc_lrprobe_result *r, const char *dir, char **text,
   p.series = &s;
   p.nrefs = isfinite(r->sweep_loss0) ? 1 : 0;
   p.refs = &ref;
-  return emit(&p, dir, text, err, errlen);
+  return nnc_plot_emit(&p, dir, text, err, errlen);
 }
 
 static int ratio_plot(const nnc_lrprobe_result *r, const char *dir, char **text,
@@ -230,7 +205,7 @@ static int ratio_plot(const nnc_lrprobe_result *r, const char *dir, char **text,
   p.series = series;
   p.nrefs = 2;
   p.refs = refs;
-  int rc = emit(&p, dir, text, err, errlen);
+  int rc = nnc_plot_emit(&p, dir, text, err, errlen);
   free(series);
   free(labels);
   free(ys);

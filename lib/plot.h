@@ -163,6 +163,12 @@ int nnc_plot_write_gp_text(const nnc_plot *p, size_t cols, size_t rows,
 int nnc_plot_render_text(const nnc_plot *p, size_t cols, size_t rows,
                          char **text, char *err, size_t errlen);
 
+/* For a tool's set of plots: render into dir when text is NULL, otherwise
+ * draw as text (80 x 24) and append it, with a blank line, to *text
+ * (malloc'ed; the caller frees).  Returns as the call it makes. */
+int nnc_plot_emit(const nnc_plot *p, const char *dir, char **text, char *err,
+                  size_t errlen);
+
 /* The gnuplot program that will be run: $NNCHECK_GNUPLOT or NNC_GNUPLOT. */
 const char *nnc_plot_gnuplot(void);
 

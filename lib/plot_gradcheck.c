@@ -77,31 +77,6 @@ static size_t coords_of(const nnc_gc_block *b)
   return b->coords ? b->ncoords : 0;
 }
 
-/* Render into dir, or, when text is not NULL, as text (gnuplot's dumb
- * terminal, 80 x 24) appended to *text. */
-static int emit(const nnc_plot *p, const char *dir, char **text, char *err,
-                size_t errlen)
-{
-  if (!text)
-    return nnc_plot_render(p, dir, err, errlen);
-  char *t = NULL;
-  int rc = nnc_plot_render_text(p, 80, 24, &t, err, errlen);
-  if (rc == NNC_OK && t) {
-    size_t had = *text ? strlen(*text) : 0, add = strlen(t);
-    char *n = realloc(*text, had + add + 2);
-    if (!n) {
-      free(t);
-      return NNC_ENOMEM;
-    }
-    memcpy(n + had, t, add);
-    n[had + add] = '\n';
-    n[had + add + 1] = 0;
-    *text = n;
-  }
-  free(t);
-  return rc;
-}
-
 static int errors_plot(const nnc_gradcheck_result *r, const char *dir, char **text,
                        char *err, size_t errlen)
 {
@@ -206,7 +181,7 @@ static int errors_plot(const nnc_gradcheck_result *r, const char *dir, char **te
   p.series = series;
   p.nrefs = nrefs;
   p.refs = refs;
-  int rc = emit(&p, dir, text, err, errlen);
+  int rc = nnc_plot_emit(&p, dir, text, err, errlen);
   free(series);
   free(tics);
   free(refs);
@@ -283,7 +258,7 @@ static int hsweep_plot(const nnc_gradcheck_result *r, const char *dir, char **te
   p.series = series;
   p.nrefs = nrefs;
   p.refs = refs;
-  int rc = emit(&p, dir, text, err, errlen);
+  int rc = nnc_plot_emit(&p, dir, text, err, errlen);
   free(series);
   free(labels);
   free(ys);

@@ -608,3 +608,26 @@ int nnc_plot_render_text(const nnc_plot *p, size_t cols, size_t rows,
   rmdir(dir);
   return rc;
 }
+
+int nnc_plot_emit(const nnc_plot *p, const char *dir, char **text, char *err,
+                  size_t errlen)
+{
+  if (!text)
+    return nnc_plot_render(p, dir, err, errlen);
+  char *t = NULL;
+  int rc = nnc_plot_render_text(p, 80, 24, &t, err, errlen);
+  if (rc == NNC_OK && t) {
+    size_t had = *text ? strlen(*text) : 0, add = strlen(t);
+    char *n = realloc(*text, had + add + 2);
+    if (!n) {
+      free(t);
+      return NNC_ENOMEM;
+    }
+    memcpy(n + had, t, add);
+    n[had + add] = '\n';
+    n[had + add + 1] = 0;
+    *text = n;
+  }
+  free(t);
+  return rc;
+}

@@ -99,3 +99,14 @@ int cli_list_plugins(void)
   free(v);
   return 0;
 }
+
+void cli_print_text_plots(int rc, char *text, const char *err)
+{
+  if (rc == NNC_OK && text) {
+    fputs("\n", stdout);
+    fputs(text, stdout);
+    fflush(stdout);
+  } else
+    cli_error("--dumb: %s", err);
+  free(text);
+}

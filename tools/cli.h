@@ -16,6 +16,10 @@ double cli_double(const char *opt, const char *s, double lo, double hi);
 /* --list: every bundled plugin and fixture, one a line: name, kind,
  * description, tab-separated.  Returns the exit status. */
 int cli_list_plugins(void);
+/* --dumb: print plots drawn as text after the report, or, when drawing
+ * failed (rc != 0), one warning line: the verdict stands either way.
+ * Frees text. */
+void cli_print_text_plots(int rc, char *text, const char *err);
 /* Create a directory and its parents; exits 2 with a message on failure. */
 void cli_mkdirs(const char *opt, const char *dir);
 

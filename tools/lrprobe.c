@@ -201,13 +201,7 @@ int main(int argc, char **argv)
   if (dumb && res->nruns && res->error == NNC_OK) {
     char *text = NULL;
     int drc = nnc_lrprobe_plots_text(res, &text, err, sizeof err);
-    if (drc == NNC_OK && text) {
-      fputs("\n", stdout);
-      fputs(text, stdout);
-      fflush(stdout);
-    } else
-      cli_error("--dumb: %s", err); /* a warning: the verdict stands */
-    free(text);
+    cli_print_text_plots(drc, text, err);
   }
   if (plots && res->nruns && res->error == NNC_OK) {
     int prc = nnc_lrprobe_plots(res, plots, err, sizeof err);
