@@ -3,6 +3,7 @@
  * crash-safely, checking and applying them to a model.  Reading and
  * validating a file is checkpoint_read.c. */
 #include "config.h"
+#include <nncheck/isolate.h>
 
 #include <nncheck/checkpoint.h>
 
@@ -426,25 +427,6 @@ static size_t meta_len(const nnc_checkpoint *c)
   return n;
 }
 
-/* fsync the directory holding path, so that the rename is on disk too. */
-static void sync_dir_of(const char *path)
-{
-  char dir[4096];
-  snprintf(dir, sizeof dir, "%s", path);
-  char *slash = strrchr(dir, '/');
-  if (!slash)
-    snprintf(dir, sizeof dir, ".");
-  else if (slash == dir)
-    dir[1] = 0;
-  else
-    *slash = 0;
-  int fd = open(dir, O_RDONLY);
-  if (fd >= 0) {
-    (void)fsync(fd);
-    close(fd);
-  }
-}
-
 int nnc_checkpoint_save(const nnc_checkpoint *c, const char *path, char *err,
                         size_t errlen)
 {
@@ -460,32 +442,15 @@ int nnc_checkpoint_save(const nnc_checkpoint *c, const char *path, char *err,
                 "%s: %zu bytes of metadata, more than the %u a checkpoint "
                 "holds",
                 path, ml, NNC_CKPT_MAX_META);
-  /* A fresh name beside the target, created exclusively with the usual
-   * permissions (0666 less the umask; mkstemp would give 0600). */
-  char tmp[4200];
-  int fd = -1;
-  for (unsigned attempt = 0; fd < 0 && attempt < 100; attempt++) {
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    unsigned long long tag = ((unsigned long long)ts.tv_nsec << 20) ^
-                             ((unsigned long long)(uintptr_t)&ts >> 4) ^
-                             (unsigned long long)attempt * 0x9e3779b97f4a7c15ULL;
-    if (snprintf(tmp, sizeof tmp, "%s.tmp.%ld.%llx", path, (long)getpid(),
-                 tag & 0xffffffffffULL) >= (int)sizeof tmp)
-      return nnci_ck_fail(NNC_EARG, err, errlen, "%s: file name too long", path);
-    fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
-    if (fd < 0 && errno != EEXIST)
-      break;
-  }
-  if (fd < 0)
-    return nnci_ck_fail(NNC_EIO, err, errlen, "%s: cannot create a temporary file "
-                "beside it: %s", path, strerror(errno));
-  writer w = {fdopen(fd, "wb"), {{0}, 0}, 0};
-  if (!w.f) {
-    close(fd);
-    unlink(tmp);
-    return nnci_ck_fail(NNC_EIO, err, errlen, "%s: %s", path, strerror(errno));
-  }
+  /* Written beside the target and renamed into place, synced: a crash at
+   * any moment leaves the old checkpoint or the new one, never a part. */
+  nnc_afile af;
+  char aerr[512];
+  int arc = nnc_afile_open(&af, path, "wb", aerr, sizeof aerr);
+  if (arc != NNC_OK)
+    return nnci_ck_fail(arc, err, errlen, "checkpoint: %s", aerr);
+  af.sync = 1;
+  writer w = {af.f, {{0}, 0}, 0};
   nnci_ck_crc32_begin(&w.crc);
   w_bytes(&w, NNCI_CK_MAGIC, sizeof NNCI_CK_MAGIC);
   w_u32(&w, NNC_CKPT_VERSION);
@@ -514,21 +479,14 @@ int nnc_checkpoint_save(const nnc_checkpoint *c, const char *path, char *err,
   put_u32(tail, nnci_ck_crc32_end(&w.crc));
   if (fwrite(tail, 1, 4, w.f) != 4)
     w.bad = 1;
-  int saved = 0;
-  if (fflush(w.f) != 0 || w.bad)
-    saved = errno ? errno : EIO;
-  else if (fsync(fileno(w.f)) != 0)
-    saved = errno;
-  if (fclose(w.f) != 0 && !saved)
-    saved = errno ? errno : EIO;
-  if (!saved && rename(tmp, path) != 0)
-    saved = errno;
-  if (saved) {
-    unlink(tmp);
-    return nnci_ck_fail(NNC_EIO, err, errlen, "%s: cannot write the checkpoint: %s",
-                path, strerror(saved));
+  if (w.bad) {
+    nnc_afile_abort(&af);
+    return nnci_ck_fail(NNC_EIO, err, errlen,
+                        "%s: cannot write the checkpoint: %s", path,
+                        strerror(errno ? errno : EIO));
   }
-  sync_dir_of(path);
+  if (nnc_afile_commit(&af, aerr, sizeof aerr) != NNC_OK)
+    return nnci_ck_fail(NNC_EIO, err, errlen, "checkpoint: %s", aerr);
   return NNC_OK;
 }
 

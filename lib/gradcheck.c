@@ -426,6 +426,7 @@ static int check_part(ctx *c, uint32_t part, long only_block,
       n = pick_coords(c->o, blk->count, name_stream(blk->name), idx);
     }
     for (size_t k = 0; k < n; k++) {
+      nnci_at(m, b, (long long)idx[k]);
       nnc_gc_coord *e = nnci_gc_push(gb);
       if (!e || (rc = nnci_gc_coord(c, b, idx[k], gb, e))) {
         free(idx);
@@ -434,6 +435,7 @@ static int check_part(ctx *c, uint32_t part, long only_block,
       gb->checked++;
     }
     free(idx);
+    nnci_at(m, b, -1);
     if (c->o->project && c->o->index < 0 && (rc = nnci_gc_project(c, b, gb)))
       return rc;
     if (c->o->index < 0 && (rc = nnci_gc_ties(c, b, gb, 0)))
@@ -579,6 +581,7 @@ int nnc_gradcheck(nnc_model *m, const nnc_gradcheck_opts *opts,
       r->any_float = 1;
   if (opts->audits) {
     int stop = 0;
+    nnci_phase(m, "auditing the contract");
     if ((rc = nnci_audit(m, r, opts->seed, c.train, &stop)))
       goto done;
     if (stop) {
@@ -588,8 +591,10 @@ int nnc_gradcheck(nnc_model *m, const nnc_gradcheck_opts *opts,
       goto done;
     }
   }
+  nnci_phase(m, "burning in");
   if ((rc = burn_in(&c)))
     goto done;
+  nnci_phase(m, "checking gradients");
 
   /* Which parts: a net with a regularization term is checked on the data
    * loss alone, the regularization alone and both. */
@@ -637,6 +642,8 @@ int nnc_gradcheck(nnc_model *m, const nnc_gradcheck_opts *opts,
     have_d |= part == NNC_F_DATA;
     have_r |= part == NNC_F_REG;
   }
+  if (opts->sweep_h)
+    nnci_phase(m, "sweeping the step size");
   if (opts->sweep_h && (rc = sweep(&c, r->parts[0])))
     goto done;
   if (!r->has_winners)
@@ -646,8 +653,10 @@ int nnc_gradcheck(nnc_model *m, const nnc_gradcheck_opts *opts,
             "for exact kink detection",
          opts->winners ? "the plugin gives no winner fingerprint"
                        : "winner fingerprints ignored (--no-winners)");
+  nnci_phase(m, "auditing the contract");
   if (opts->audits && only < 0)
     nnci_audit_inert(m, r, opts->strict);
+  nnci_phase(m, "reporting");
   summarize(&c, have_d && only < 0 ? nd : NULL, have_r && only < 0 ? nr : NULL);
 done:
   free_grads(&c);

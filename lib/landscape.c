@@ -543,6 +543,7 @@ int nnc_landscape_slices(nnc_landscape *ls)
   if (r->nslices || r->has_grid)
     return nnci_ls_fail(ls, NNC_EARG, "the slices were already computed");
   size_t K = o->directions, nd = K > 2 || !o->grid ? K : 2;
+  nnci_phase(ls->m, "slicing the loss landscape");
   double **dir = calloc(nd + 1, sizeof *dir);
   double *g = malloc((ls->P ? ls->P : 1) * sizeof *g);
   r->slices = calloc(K + 1, sizeof *r->slices);

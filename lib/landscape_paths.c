@@ -87,6 +87,7 @@ int nnc_landscape_line(nnc_landscape *ls, const nnc_checkpoint *a,
 {
   nnc_landscape_result *r = &ls->r;
   nnc_ls_line *l = &r->line;
+  nnci_phase(ls->m, "evaluating the line between parameter sets");
   if (r->has_line)
     return nnci_ls_fail(ls, NNC_EARG, "the line was already computed");
   size_t P = ls->P ? ls->P : 1;
@@ -419,6 +420,7 @@ int nnc_landscape_trajectory(nnc_landscape *ls,
 {
   nnc_landscape_result *r = &ls->r;
   nnc_ls_traj *tr = &r->traj;
+  nnci_phase(ls->m, "evaluating the trajectory plane");
   if (r->has_traj)
     return nnci_ls_fail(ls, NNC_EARG, "the trajectory was already computed");
   if (n < 2 || n > MAX_TRAJ)

@@ -89,13 +89,14 @@ static int clone_model(const nnc_model *m, nnc_model **out, char *err,
   memcpy(c->spec, m->spec, sizeof c->spec);
   memcpy(c->args, m->args, sizeof c->args);
   char perr[1024] = "";
-  c->self = m->d.clone(m->self, perr, sizeof perr);
+  c->self = nnci_call_clone(m, perr, sizeof perr);
   if (!c->self) {
     free(c);
     nnci_msg(err, errlen, "%s: clone() failed: %s", m->d.name,
              perr[0] ? perr : "(no reason given)");
     return NNC_EPLUGIN;
   }
+  nnci_attach(c, m);
   c->nparam = m->nparam;
   c->nblocks = m->nblocks;
   c->blocks = calloc(m->nblocks + 1, sizeof *c->blocks);
@@ -103,8 +104,10 @@ static int clone_model(const nnc_model *m, nnc_model **out, char *err,
   c->gnorm = calloc(m->nblocks + 1, sizeof *c->gnorm);
   int rc = c->blocks && c->grads && c->gnorm ? NNC_OK : NNC_ENOMEM;
   for (size_t i = 0; rc == NNC_OK && i < m->nparam; i++) {
-    if (m->d.get_block(c->self, i, &c->blocks[i]) != 0 ||
-        !same_block(&c->blocks[i], &m->blocks[i])) {
+    nnci_enter(c, NNCI_CB_GET_BLOCK);
+    int grc = m->d.get_block(c->self, i, &c->blocks[i]);
+    nnci_leave(c);
+    if (grc != 0 || !same_block(&c->blocks[i], &m->blocks[i])) {
       nnci_msg(err, errlen,
                "%s: the clone's block %zu differs from the original's '%s' "
                "(clone() must give the same blocks)",
@@ -357,8 +360,11 @@ int nnci_ls_run(nnc_landscape *ls, ls_job *job)
   pthread_t th[256];
   worker_arg args[256];
   size_t started = 1;
-  for (size_t i = 0; i < nt; i++)
+  for (size_t i = 0; i < nt; i++) {
     args[i] = (worker_arg){&x, ls->pool.w[i]};
+    if (i)
+      nnci_phase(ls->pool.w[i], ls->m->phase);
+  }
   for (size_t i = 1; i < nt; i++) {
     if (pthread_create(&th[i], NULL, worker, &args[i]) != 0)
       break;

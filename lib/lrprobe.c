@@ -8,6 +8,7 @@
  * the loss seeds drawn here), so one seed gives one result. */
 #include "config.h"
 #include "lrprobe_internal.h"
+#include "model.h"
 #include "rng.h"
 
 #include <nncheck/lrprobe.h>
@@ -483,6 +484,7 @@ int nnc_lrprobe(nnc_model *m, nnc_optim *opt, const nnc_lrprobe_opts *o,
     fail_model(&p, rc, "snapshot");
     goto out;
   }
+  nnci_phase(m, "probing learning rates");
   for (size_t q = 0; q < r->nruns; q++) {
     if ((rc = run_ladder(&p, &r->runs[q])) != NNC_OK)
       goto out;
@@ -493,6 +495,8 @@ int nnc_lrprobe(nnc_model *m, nnc_optim *opt, const nnc_lrprobe_opts *o,
   }
   nnci_lrprobe_aggregate(r);
   nnci_lrprobe_ratios(r);
+  if (o->sweep)
+    nnci_phase(m, "sweeping the step size");
   if (o->sweep && (rc = sweep(&p)) != NNC_OK)
     goto out;
   nnci_lrprobe_verdict(r);

@@ -13,6 +13,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 /* Sentinels: NaNs with a payload no arithmetic produces. */
 static const uint64_t SENT64 = 0x7ff4dead5e4715ffULL;
@@ -77,29 +79,85 @@ static int is_sentinel(const void *p, uint32_t dtype, size_t i)
 }
 
 /* Gradient buffers carry guard bytes on both sides: a backward that writes
- * outside its buffer is caught and named, not left to corrupt the heap. */
+ * outside its buffer is caught and named, not left to corrupt the heap.  In
+ * an isolated process (see nncheck/isolate.h) they are upgraded to guard
+ * pages: the buffer ends where a PROT_NONE page begins, so the first write
+ * past its end faults on the spot and the supervising parent names the
+ * buffer from the fault address; guard bytes stay before the buffer, with a
+ * PROT_NONE page before them.  Layout, in both cases:
+ *
+ *   [guard page] [slack | header | GUARD bytes] [data] [GUARD bytes | guard page]
+ *
+ * (the guard bytes after the data only without pages). */
 #define GUARD 64
 #define GUARD_BYTE 0xA5
 
-static void *gbuf_alloc(size_t bytes)
+typedef struct gbuf_hdr {
+  void *base;            /* what malloc or mmap returned */
+  size_t maplen;         /* mmap length; 0: malloc'ed */
+  int guard_id[2];       /* registered guard pages, -1 none */
+} gbuf_hdr;
+#define HDR (((sizeof(gbuf_hdr) + 15) / 16) * 16)
+
+static gbuf_hdr *gbuf_hdr_of(void *p)
 {
-  unsigned char *p = malloc(bytes + 2 * GUARD);
-  if (!p)
+  return (gbuf_hdr *)((unsigned char *)p - GUARD - HDR);
+}
+
+static void *gbuf_alloc(size_t bytes, const char *name)
+{
+  if (nnci_guard_pages()) {
+    size_t pg = (size_t)sysconf(_SC_PAGESIZE);
+    size_t body = (bytes + GUARD + HDR + pg - 1) / pg * pg;
+    size_t len = body + 2 * pg;
+    unsigned char *base = mmap(NULL, len, PROT_READ | PROT_WRITE,
+                               MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (base == MAP_FAILED)
+      return NULL;
+    if (mprotect(base, pg, PROT_NONE) != 0 ||
+        mprotect(base + pg + body, pg, PROT_NONE) != 0) {
+      munmap(base, len);
+      return NULL;
+    }
+    unsigned char *p = base + pg + body - bytes;
+    memset(p - GUARD, GUARD_BYTE, GUARD);
+    gbuf_hdr *h = gbuf_hdr_of(p);
+    h->base = base;
+    h->maplen = len;
+    h->guard_id[0] = nnci_guard_add(base, pg, name, 1);
+    h->guard_id[1] = nnci_guard_add(base + pg + body, pg, name, 0);
+    return p;
+  }
+  unsigned char *base = malloc(HDR + bytes + 2 * GUARD);
+  if (!base)
     return NULL;
-  memset(p, GUARD_BYTE, GUARD);
-  memset(p + GUARD + bytes, GUARD_BYTE, GUARD);
-  return p + GUARD;
+  unsigned char *p = base + HDR + GUARD;
+  memset(p - GUARD, GUARD_BYTE, GUARD);
+  memset(p + bytes, GUARD_BYTE, GUARD);
+  gbuf_hdr *h = gbuf_hdr_of(p);
+  h->base = base;
+  h->maplen = 0;
+  h->guard_id[0] = h->guard_id[1] = -1;
+  return p;
 }
 
 static void gbuf_free(void *p)
 {
-  if (p)
-    free((unsigned char *)p - GUARD);
+  if (!p)
+    return;
+  gbuf_hdr *h = gbuf_hdr_of(p);
+  if (h->maplen) {
+    nnci_guard_del(h->guard_id[0]);
+    nnci_guard_del(h->guard_id[1]);
+    munmap(h->base, h->maplen);
+  } else {
+    free(h->base);
+  }
 }
 
 /* Offset of the first guard byte overwritten: negative before the buffer,
  * >= bytes after it; 0 with *ok = 1 when intact. */
-static long gbuf_check(const void *p, size_t bytes, int *ok)
+static long gbuf_check(void *p, size_t bytes, int *ok)
 {
   const unsigned char *b = p;
   *ok = 1;
@@ -108,6 +166,8 @@ static long gbuf_check(const void *p, size_t bytes, int *ok)
       *ok = 0;
       return i;
     }
+  if (gbuf_hdr_of(p)->maplen)
+    return 0; /* a guard page follows: a write there faulted */
   for (size_t i = 0; i < GUARD; i++)
     if (b[bytes + i] != GUARD_BYTE) {
       *ok = 0;
@@ -128,7 +188,9 @@ static void shape_text(const nnc_block *b, char *buf, size_t len)
 
 static int read_blocks(nnc_model *m)
 {
+  nnci_enter(m, NNCI_CB_NUM_BLOCKS);
   size_t n = m->d.num_blocks(m->self);
+  nnci_leave(m);
   if (n > 4096)
     return nnci_fail(m, NNC_ECONTRACT,
                      "%s: num_blocks() returned %zu: more than 4096 blocks "
@@ -144,7 +206,10 @@ static int read_blocks(nnc_model *m)
     return nnci_fail(m, NNC_ENOMEM, "out of memory");
   for (size_t i = 0; i < n; i++) {
     nnc_block *b = &m->blocks[i];
-    if (m->d.get_block(m->self, i, b) != 0)
+    nnci_enter(m, NNCI_CB_GET_BLOCK);
+    int grc = m->d.get_block(m->self, i, b);
+    nnci_leave(m);
+    if (grc != 0)
       return nnci_fail(m, NNC_EPLUGIN, "%s: get_block(%zu) failed", m->d.name,
                        i);
     if (!b->name || !b->name[0])
@@ -180,7 +245,7 @@ static int read_blocks(nnc_model *m)
         return nnci_fail(m, NNC_ECONTRACT,
                          "%s: two blocks are named '%s': names must be unique",
                          m->d.name, b->name);
-    m->grads[i] = gbuf_alloc(b->count * nnci_dtype_size(b->dtype));
+    m->grads[i] = gbuf_alloc(b->count * nnci_dtype_size(b->dtype), b->name);
     if (!m->grads[i])
       return nnci_fail(m, NNC_ENOMEM, "out of memory for block '%s'", b->name);
   }
@@ -190,7 +255,10 @@ static int read_blocks(nnc_model *m)
 static int setup_layer(nnc_model *m)
 {
   nnc_layer_info *li = &m->li;
-  if (m->d.layer_info(m->self, li) != 0)
+  nnci_enter(m, NNCI_CB_LAYER_INFO);
+  int lrc = m->d.layer_info(m->self, li);
+  nnci_leave(m);
+  if (lrc != 0)
     return nnci_fail(m, NNC_EPLUGIN, "%s: layer_info() failed", m->d.name);
   if (li->dtype != NNC_F64 && li->dtype != NNC_F32)
     return nnci_fail(m, NNC_ECONTRACT,
@@ -215,7 +283,11 @@ static int open_instance(nnc_model *m, const char *args, char *err,
                          size_t errlen)
 {
   char perr[1024] = "";
+  nnci_slot_name(m->slot, m->d.name);
+  nnci_phase(m, "opening the plugin");
+  nnci_enter(m, NNCI_CB_CREATE);
   m->self = m->d.create(args ? args : "", perr, sizeof perr);
+  nnci_leave(m);
   if (!m->self) {
     nnci_msg(err, errlen, "%s: create(\"%s\") failed: %s", m->d.name,
              args ? args : "", perr[0] ? perr : "(the plugin gave no reason)");
@@ -225,7 +297,10 @@ static int open_instance(nnc_model *m, const char *args, char *err,
   if (rc == NNC_OK && m->d.kind == NNC_KIND_LAYER)
     rc = setup_layer(m);
   if (rc == NNC_OK && m->d.kind == NNC_KIND_NET && m->d.net_info) {
-    if (m->d.net_info(m->self, &m->ni) != 0)
+    nnci_enter(m, NNCI_CB_NET_INFO);
+    int nrc = m->d.net_info(m->self, &m->ni);
+    nnci_leave(m);
+    if (nrc != 0)
       rc = nnci_fail(m, NNC_EPLUGIN, "%s: net_info() failed", m->d.name);
     else
       m->has_info = m->ni.n_train > 0;
@@ -240,7 +315,82 @@ static int open_instance(nnc_model *m, const char *args, char *err,
 static nnc_model *model_new(void)
 {
   nnc_model *m = calloc(1, sizeof *m);
+  if (m) {
+    m->slot = nnci_slot_claim();
+    nnci_phase(m, "loading the plugin");
+  }
   return m;
+}
+
+void nnci_phase(nnc_model *m, const char *phase)
+{
+  m->phase = phase;
+  nnci_slot_phase(m->slot, phase);
+}
+
+void nnci_at(nnc_model *m, size_t block, long long coord)
+{
+  if (m->slot)
+    nnci_slot_at(m->slot, block < m->nblocks ? m->blocks[block].name : NULL,
+                 coord);
+}
+
+int nnci_call_reinit(nnc_model *m, uint64_t seed, double scale, char *err,
+                     size_t errlen)
+{
+  nnci_enter(m, NNCI_CB_REINIT);
+  int rc = m->d.reinit(m->self, seed, scale, err, errlen);
+  nnci_leave(m);
+  return rc;
+}
+
+int nnci_call_predict(nnc_model *m, const nnc_batch *b, int32_t *pred,
+                      int32_t *label, char *err, size_t errlen)
+{
+  nnci_enter(m, NNCI_CB_PREDICT);
+  int rc = m->d.predict(m->self, b, pred, label, err, errlen);
+  nnci_leave(m);
+  return rc;
+}
+
+int nnci_call_set_hyper(nnc_model *m, const char *key, double v, char *err,
+                        size_t errlen)
+{
+  nnci_enter(m, NNCI_CB_SET_HYPER);
+  int rc = m->d.set_hyper(m->self, key, v, err, errlen);
+  nnci_leave(m);
+  return rc;
+}
+
+size_t nnci_call_num_probes(nnc_model *m)
+{
+  nnci_enter(m, NNCI_CB_NUM_PROBES);
+  size_t n = m->d.num_probes(m->self);
+  nnci_leave(m);
+  return n;
+}
+
+int nnci_call_probe(nnc_model *m, size_t i, nnc_probe *out)
+{
+  nnci_enter(m, NNCI_CB_PROBE);
+  int rc = m->d.probe(m->self, i, out);
+  nnci_leave(m);
+  return rc;
+}
+
+void *nnci_call_clone(const nnc_model *m, char *err, size_t errlen)
+{
+  nnci_enter(m, NNCI_CB_CLONE);
+  void *c = m->d.clone(m->self, err, errlen);
+  nnci_leave(m);
+  return c;
+}
+
+void nnci_attach(nnc_model *c, const nnc_model *m)
+{
+  c->slot = nnci_slot_claim();
+  nnci_slot_name(c->slot, m->d.name);
+  nnci_phase(c, m->phase);
 }
 
 int nnc_model_open(const nnc_plugin *desc, const char *args, nnc_model **out,
@@ -279,7 +429,9 @@ int nnc_model_load(const char *name_or_path, const char *args,
     return NNC_ENOMEM;
   }
   const nnc_plugin *desc;
+  nnci_enter(m, NNCI_CB_ENTRY);
   rc = nnci_dlopen_plugin(path, &m->dl, &desc, err, errlen);
+  nnci_leave(m);
   if (rc == NNC_OK)
     rc = nnci_validate_desc(desc, &m->d, path, err, errlen);
   if (rc == NNC_OK) {
@@ -300,8 +452,12 @@ void nnc_model_close(nnc_model *m)
 {
   if (!m)
     return;
-  if (m->self && m->d.destroy)
+  if (m->self && m->d.destroy) {
+    nnci_phase(m, "closing the plugin");
+    nnci_enter(m, NNCI_CB_DESTROY);
     m->d.destroy(m->self);
+    nnci_leave(m);
+  }
   for (size_t i = 0; i < m->nblocks; i++)
     gbuf_free(m->grads[i]);
   free(m->grads);
@@ -314,6 +470,7 @@ void nnc_model_close(nnc_model *m)
   free(m->r);
   if (m->dl)
     dlclose(m->dl);
+  nnci_slot_release(m->slot);
   free(m);
 }
 
@@ -378,7 +535,7 @@ int nnc_model_select(nnc_model *m, size_t n, uint64_t seed)
   m->y = malloc(n * m->out_count * es);
   m->dy = malloc(n * m->out_count * es);
   m->r = malloc(n * m->out_count * sizeof *m->r);
-  m->grads[m->nparam] = gbuf_alloc(n * m->in_count * es);
+  m->grads[m->nparam] = gbuf_alloc(n * m->in_count * es, "input");
   if (!m->x || !m->y || !m->dy || !m->r || !m->grads[m->nparam])
     return nnci_fail(m, NNC_ENOMEM, "out of memory for a batch of %zu", n);
   nnc_rng rx, rr;
@@ -388,8 +545,11 @@ int nnc_model_select(nnc_model *m, size_t n, uint64_t seed)
   int ranged = lo < hi;
   if (m->d.sample_input) {
     char perr[1024] = "";
-    if (m->d.sample_input(m->self, m->x, n, nnc_rng_u64(&rx), perr,
-                          sizeof perr) != 0)
+    nnci_enter(m, NNCI_CB_SAMPLE_INPUT);
+    int src = m->d.sample_input(m->self, m->x, n, nnc_rng_u64(&rx), perr,
+                                sizeof perr);
+    nnci_leave(m);
+    if (src != 0)
       return nnci_fail(m, NNC_EPLUGIN, "%s: sample_input() failed: %s",
                        m->d.name, perr[0] ? perr : "(no reason given)");
     for (size_t i = 0; i < n * m->in_count; i++)
@@ -472,7 +632,10 @@ int nnc_model_loss(nnc_model *m, const nnc_batch *batch, uint64_t seed,
     nnc_batch sel = {m->sel, m->nsel, NNC_SPLIT_TRAIN, 0};
     const nnc_batch *b = batch ? batch : (m->sel ? &sel : NULL);
     double L = NAN;
-    if (m->d.loss(m->self, b, seed, flags, &L, perr, sizeof perr) != 0)
+    nnci_enter(m, NNCI_CB_LOSS);
+    int lrc = m->d.loss(m->self, b, seed, flags, &L, perr, sizeof perr);
+    nnci_leave(m);
+    if (lrc != 0)
       return nnci_fail(m, NNC_EPLUGIN, "%s: loss() failed: %s", m->d.name,
                        perr[0] ? perr : "(no reason given)");
     if (!isfinite(L))
@@ -483,8 +646,11 @@ int nnc_model_loss(nnc_model *m, const nnc_batch *batch, uint64_t seed,
                        (unsigned long long)seed);
     *loss = L;
   } else {
-    if (m->d.forward(m->self, m->x, m->y, m->n, seed, flags, perr,
-                     sizeof perr) != 0)
+    nnci_enter(m, NNCI_CB_FORWARD);
+    int frc = m->d.forward(m->self, m->x, m->y, m->n, seed, flags, perr,
+                           sizeof perr);
+    nnci_leave(m);
+    if (frc != 0)
       return nnci_fail(m, NNC_EPLUGIN, "%s: forward() failed: %s", m->d.name,
                        perr[0] ? perr : "(no reason given)");
     double L = 0;
@@ -533,11 +699,15 @@ int nnci_backward(nnc_model *m, int prefill)
   for (size_t i = 0; i < m->nblocks; i++)
     fill_prefill(m->grads[i], m->blocks[i].dtype, m->blocks[i].count, prefill);
   int rc;
-  if (m->d.kind == NNC_KIND_NET)
+  if (m->d.kind == NNC_KIND_NET) {
+    nnci_enter(m, NNCI_CB_BACKWARD);
     rc = m->d.backward(m->self, m->grads, perr, sizeof perr);
-  else
+  } else {
+    nnci_enter(m, NNCI_CB_LAYER_BACKWARD);
     rc = m->d.layer_backward(m->self, m->dy, m->grads[m->nparam], m->grads,
                              perr, sizeof perr);
+  }
+  nnci_leave(m);
   if (rc != 0)
     return nnci_fail(m, NNC_EPLUGIN, "%s: %s() failed: %s", m->d.name,
                      m->d.kind == NNC_KIND_NET ? "backward" : "layer_backward",
@@ -634,7 +804,10 @@ int nnc_model_winners(nnc_model *m, nnc_winners *out)
   memset(out, 0, sizeof *out);
   if (!m->d.winners)
     return NNC_EUNSUPPORTED;
-  if (m->d.winners(m->self, out) != 0)
+  nnci_enter(m, NNCI_CB_WINNERS);
+  int wrc = m->d.winners(m->self, out);
+  nnci_leave(m);
+  if (wrc != 0)
     return nnci_fail(m, NNC_EPLUGIN, "%s: winners() failed", m->d.name);
   return NNC_OK;
 }

@@ -2,6 +2,7 @@
 #ifndef NNC_MODEL_H
 #define NNC_MODEL_H
 #include <nncheck/nncheck.h>
+#include "isolate_internal.h"
 #include <stdarg.h>
 
 struct nnc_model {
@@ -30,7 +31,40 @@ struct nnc_model {
   size_t n;              /* batch */
   void *x, *y, *dy;      /* x is the data of the "input" block */
   double *r;             /* loss weights */
+  const char *phase;     /* what the library is doing (constant string) */
+  nnci_slot *slot;       /* breadcrumbs for a supervising parent; NULL when
+                            the process is not isolated */
 };
+
+/* Around every plugin callback: the breadcrumb (callback, deadline). */
+static inline void nnci_enter(const nnc_model *m, int cb)
+{
+  if (m->slot)
+    nnci_slot_enter(m->slot, cb);
+}
+static inline void nnci_leave(const nnc_model *m)
+{
+  if (m->slot)
+    nnci_slot_leave(m->slot);
+}
+/* What the library is doing with the model, for crash reports: a phase
+ * ("checking gradients"; a constant string), then the block index and
+ * coordinate being worked on (coord -1: the block as a whole). */
+void nnci_phase(nnc_model *m, const char *phase);
+void nnci_at(nnc_model *m, size_t block, long long coord);
+/* The optional callbacks, called through the breadcrumbs; each returns
+ * what the callback returned. */
+int nnci_call_reinit(nnc_model *m, uint64_t seed, double scale, char *err,
+                     size_t errlen);
+int nnci_call_predict(nnc_model *m, const nnc_batch *b, int32_t *pred,
+                      int32_t *label, char *err, size_t errlen);
+int nnci_call_set_hyper(nnc_model *m, const char *key, double v, char *err,
+                        size_t errlen);
+size_t nnci_call_num_probes(nnc_model *m);
+int nnci_call_probe(nnc_model *m, size_t i, nnc_probe *out);
+void *nnci_call_clone(const nnc_model *m, char *err, size_t errlen);
+/* A slot for a model made by hand (a clone), carrying m's phase. */
+void nnci_attach(nnc_model *c, const nnc_model *m);
 
 /* Set the model's error message; returns err for `return nnci_fail(...)`. */
 int nnci_fail(nnc_model *m, int err, const char *fmt, ...)

@@ -10,6 +10,7 @@
 
 #include "plot.h"
 
+#include <nncheck/isolate.h>
 #include <nncheck/nncheck.h>
 
 #include <errno.h>
@@ -51,116 +52,35 @@ const char *nnc_plot_gnuplot(void)
 
 /* ---- files --------------------------------------------------------------- */
 
-/* A file written under a temporary name and renamed into place once
- * complete, so that a crash or failure never leaves a partial file under
- * the final name. */
-typedef struct staged {
-  char *final; /* dir/NAME.ext */
-  char *tmp;   /* dir/NAME.ext.tmp.XXXXXX; NULL once renamed or dropped */
-} staged;
-
-/* Create "final.tmp.XXXXXX" with O_EXCL and return its descriptor, or -1
- * with errno.  Not mkstemp: its files are private (0600), and the renamed
- * file should get the umask's permissions like any other the user makes. */
-static int create_tmp(staged *st)
+/* Every file lands under its final name only once complete: nnc_afile
+ * (lib/afile.c) writes it under a temporary name beside it and renames. */
+static int stage_path(nnc_afile *st, const char *dir, const char *name,
+                      const char *ext, int reserve, char *err, size_t errlen)
 {
-  static const char alphabet[] = "abcdefghijklmnopqrstuvwxyz0123456789";
-  size_t n = strlen(st->final);
-  st->tmp = malloc(n + 12);
-  if (!st->tmp)
-    return -1;
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  uint64_t x = (uint64_t)getpid() * 0x9e3779b97f4a7c15u ^
-               (uint64_t)ts.tv_nsec ^ ((uint64_t)ts.tv_sec << 30) ^
-               (uint64_t)(uintptr_t)st->tmp;
-  memcpy(st->tmp, st->final, n);
-  memcpy(st->tmp + n, ".tmp.", 5);
-  st->tmp[n + 11] = '\0';
-  for (int attempt = 0; attempt < 100; attempt++) {
-    for (int i = 0; i < 6; i++) {
-      /* splitmix64: a new name per attempt */
-      uint64_t z = (x += 0x9e3779b97f4a7c15u);
-      z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9u;
-      z = (z ^ (z >> 27)) * 0x94d049bb133111ebu;
-      st->tmp[n + 5 + i] = alphabet[(z ^ (z >> 31)) % (sizeof alphabet - 1)];
-    }
-    int fd = open(st->tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
-    if (fd >= 0 || errno != EEXIST)
-      return fd;
-  }
-  return -1;
-}
-
-static void stage_drop(staged *st)
-{
-  if (st->tmp)
-    unlink(st->tmp);
-  free(st->tmp);
-  free(st->final);
-  st->tmp = st->final = NULL;
-}
-
-/* Choose dir/NAME.ext and create its temporary file; *fd open on it. */
-static int stage_open(staged *st, const char *dir, const char *name,
-                      const char *ext, int *fd, char *err, size_t errlen)
-{
-  size_t a = strlen(dir), b = strlen(name), c = strlen(ext);
-  st->tmp = NULL;
-  st->final = malloc(a + b + c + 2);
-  if (!st->final)
-    return nnci_plot_fail(NNC_ENOMEM, err, errlen, "out of memory");
-  snprintf(st->final, a + b + c + 2, "%s/%s%s", dir, name, ext);
-  *fd = create_tmp(st);
-  if (*fd >= 0)
-    return NNC_OK;
-  int e = errno;
-  int rc = nnci_plot_fail(e == ENOMEM ? NNC_ENOMEM : NNC_EIO, err, errlen,
-                          "cannot write '%s': %s", st->final, strerror(e));
-  /* No file of ours exists to unlink: the names tried belong to others. */
-  free(st->tmp);
-  free(st->final);
-  st->tmp = st->final = NULL;
-  return rc;
-}
-
-static int stage_commit(staged *st, char *err, size_t errlen)
-{
-  if (rename(st->tmp, st->final) != 0)
-    return nnci_plot_fail(NNC_EIO, err, errlen,
-                          "cannot rename '%s' to '%s': %s", st->tmp, st->final,
-                          strerror(errno));
-  free(st->tmp);
-  st->tmp = NULL;
-  return NNC_OK;
+  char path[4096];
+  memset(st, 0, sizeof *st);
+  if ((size_t)snprintf(path, sizeof path, "%s/%s%s", dir, name, ext) >=
+      sizeof path)
+    return nnci_plot_fail(NNC_EARG, err, errlen, "'%s': path too long", dir);
+  return reserve ? nnc_afile_reserve(st, path, err, errlen)
+                 : nnc_afile_open(st, path, "w", err, errlen);
 }
 
 typedef int (*writer_fn)(const nnc_plot *, FILE *, char *, size_t);
 
-/* Write NAME.ext's content into its temporary file, synced to disk, so that
- * after the rename a crash cannot leave it empty. */
-static int stage_write(staged *st, const nnc_plot *p, const char *dir,
+/* Write NAME.ext's content into its temporary file, to be synced to disk
+ * on commit, so that after the rename a crash cannot leave it empty. */
+static int stage_write(nnc_afile *st, const nnc_plot *p, const char *dir,
                        const char *ext, writer_fn write, char *err,
                        size_t errlen)
 {
-  int fd, rc = stage_open(st, dir, p->name, ext, &fd, err, errlen);
+  int rc = stage_path(st, dir, p->name, ext, 0, err, errlen);
   if (rc)
     return rc;
-  FILE *f = fdopen(fd, "w");
-  if (!f) {
-    rc = nnci_plot_fail(NNC_EIO, err, errlen, "cannot write '%s': %s",
-                        st->final, strerror(errno));
-    close(fd);
-    return rc;
-  }
-  rc = write(p, f, err, errlen);
-  if (!rc && (fflush(f) || fsync(fileno(f))))
-    rc = nnci_plot_fail(NNC_EIO, err, errlen, "cannot write '%s': %s",
-                        st->final, strerror(errno));
-  if (fclose(f) && !rc)
-    rc = nnci_plot_fail(NNC_EIO, err, errlen, "cannot write '%s': %s",
-                        st->final, strerror(errno));
-  return rc;
+  st->sync = 1;
+  /* stays open: committed (flushed, synced, renamed) or aborted by the
+   * caller */
+  return write(p, st->f, err, errlen);
 }
 
 /* ---- running gnuplot ----------------------------------------------------- */
@@ -416,16 +336,16 @@ int nnc_plot_run_gnuplot(const char *dir, const char *name, char *err,
   if (!dir || !*dir || !nnci_plot_name_ok(name))
     return nnci_plot_fail(NNC_EARG, err, errlen,
                           "plot: bad directory or plot name");
-  staged png = {0}, svg = {0};
-  int rc, fd, why;
-  /* gnuplot writes into temporary files reserved here, renamed on
-   * success: a failed run leaves earlier renderings intact. */
-  if ((rc = stage_open(&png, dir, name, ".png", &fd, err, errlen)))
+  nnc_afile png, svg;
+  memset(&svg, 0, sizeof svg);
+  int rc, why;
+  /* gnuplot writes into temporary files reserved here, renamed once it has
+   * exited successfully: a failed or killed run leaves earlier renderings
+   * intact, and never a partial picture under the final name. */
+  if ((rc = stage_path(&png, dir, name, ".png", 1, err, errlen)))
     goto out;
-  close(fd);
-  if ((rc = stage_open(&svg, dir, name, ".svg", &fd, err, errlen)))
+  if ((rc = stage_path(&svg, dir, name, ".svg", 1, err, errlen)))
     goto out;
-  close(fd);
   char script[NNCI_PLOT_NAME_MAX + 8];
   snprintf(script, sizeof script, "%s.gp", name);
   char vars[2 * (NNCI_PLOT_NAME_MAX + 16) + 64];
@@ -444,12 +364,12 @@ int nnc_plot_run_gnuplot(const char *dir, const char *name, char *err,
                    "gnuplot-nox, or set NNCHECK_GNUPLOT to its path)",
                    nnc_plot_gnuplot(), strerror(why), dir, name, dir, script,
                    word, script);
-  } else if (rc == NNC_OK && !(rc = stage_commit(&png, err, errlen))) {
-    rc = stage_commit(&svg, err, errlen);
+  } else if (rc == NNC_OK && !(rc = nnc_afile_commit(&png, err, errlen))) {
+    rc = nnc_afile_commit(&svg, err, errlen);
   }
 out:
-  stage_drop(&png);
-  stage_drop(&svg);
+  nnc_afile_abort(&png);
+  nnc_afile_abort(&svg);
   return rc;
 }
 
@@ -495,15 +415,16 @@ int nnc_plot_render(const nnc_plot *p, const char *dir, char *err,
                           p->name);
   if ((rc = make_dirs(dir, err, errlen)))
     return rc;
-  staged dat = {0}, gp = {0};
+  nnc_afile dat, gp;
+  memset(&gp, 0, sizeof gp);
   if (!(rc = stage_write(&dat, p, dir, ".dat", nnc_plot_write_dat, err,
                          errlen)) &&
       !(rc = stage_write(&gp, p, dir, ".gp", nnc_plot_write_gp, err, errlen)) &&
-      !(rc = stage_commit(&dat, err, errlen)) &&
-      !(rc = stage_commit(&gp, err, errlen)))
+      !(rc = nnc_afile_commit(&dat, err, errlen)) &&
+      !(rc = nnc_afile_commit(&gp, err, errlen)))
     rc = nnc_plot_run_gnuplot(dir, p->name, err, errlen);
-  stage_drop(&dat);
-  stage_drop(&gp);
+  nnc_afile_abort(&dat);
+  nnc_afile_abort(&gp);
   return rc;
 }
 

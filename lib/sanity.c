@@ -99,7 +99,7 @@ int nnci_sanity_reinit(nnci_sanity *c, uint64_t seed, double scale)
 {
   nnc_model *m = c->m;
   char perr[512] = "";
-  if (m->d.reinit(m->self, seed, scale, perr, sizeof perr) != 0)
+  if (nnci_call_reinit(m, seed, scale, perr, sizeof perr) != 0)
     return nnci_fail(m, NNC_EPLUGIN, "%s: reinit(scale %g) failed: %s",
                      m->d.name, scale, perr[0] ? perr : "(no reason given)");
   for (size_t b = 0; b < m->nparam; b++)
@@ -119,7 +119,7 @@ int nnci_sanity_predict(nnci_sanity *c, const size_t *idx, size_t n,
   nnc_model *m = c->m;
   char perr[512] = "";
   nnc_batch b = {idx, n, NNC_SPLIT_TRAIN, 0};
-  if (m->d.predict(m->self, &b, pred, label, perr, sizeof perr) != 0)
+  if (nnci_call_predict(m, &b, pred, label, perr, sizeof perr) != 0)
     return nnci_fail(m, NNC_EPLUGIN, "%s: predict() failed: %s", m->d.name,
                      perr[0] ? perr : "(no reason given)");
   for (size_t k = 0; k < n; k++)
@@ -168,7 +168,7 @@ static int set_reg(nnci_sanity *c, double v, char *why, size_t whylen)
     snprintf(why, whylen, "no set_hyper() callback");
     return -1;
   }
-  if (m->d.set_hyper(m->self, "reg", v, why, whylen) != 0) {
+  if (nnci_call_set_hyper(m, "reg", v, why, whylen) != 0) {
     if (!why[0])
       snprintf(why, whylen, "(no reason given)");
     return -1;
@@ -573,6 +573,11 @@ int nnc_sanity(nnc_model *m, const nnc_sanity_opts *opts,
     if (!(r->opts.checks & (1u << i)))
       continue;
     memset(&r->items[i], 0, sizeof r->items[i]);
+    static const char *const phase[NNC_SANITY_NCHECKS] = {
+        "checking the loss at chance", "checking regularization",
+        "overfitting a tiny subset", "training on zeroed inputs (baseline)",
+        "checking the initialisation"};
+    nnci_phase(m, phase[i]);
     rc = run[i](&c);
     if (rc)
       r->error_check = i;

@@ -89,7 +89,7 @@ int nnci_sanity_init(nnci_sanity *c)
   nnc_sanity_item *it = &r->items[NNC_SANITY_INIT];
   struct nnc_sanity_init *in = &r->init;
   nnc_model *m = c->m;
-  size_t np = r->has_probes ? m->d.num_probes(m->self) : 0;
+  size_t np = r->has_probes ? nnci_call_num_probes(m) : 0;
   if (!np) {
     nnci_sanity_set(it, NNC_SKIP, "-", "-");
     snprintf(it->detail, sizeof it->detail, "%s",
@@ -121,7 +121,7 @@ int nnci_sanity_init(nnci_sanity *c)
     nnc_probe pr;
     memset(&pr, 0, sizeof pr);
     nnc_sanity_probe *p = &in->probes[i];
-    if (m->d.probe(m->self, i, &pr) != 0)
+    if (nnci_call_probe(m, i, &pr) != 0)
       return nnci_fail(m, NNC_EPLUGIN, "%s: probe(%zu) failed", m->d.name, i);
     snprintf(p->name, sizeof p->name, "%s", pr.name ? pr.name : "?");
     p->kind = pr.kind;

@@ -81,7 +81,7 @@ int nnc_evaluate(nnc_model *m, uint32_t split, const size_t *idx, size_t n,
     sum += Lb * (double)c;
     if (pred) {
       char perr[1024] = "";
-      if (m->d.predict(m->self, &b, pred, pred + bs, perr, sizeof perr) != 0)
+      if (nnci_call_predict(m, &b, pred, pred + bs, perr, sizeof perr) != 0)
         rc = nnci_fail(m, NNC_EPLUGIN, "%s: predict() failed: %s", m->d.name,
                        perr[0] ? perr : "(no reason given)");
       for (size_t k = 0; k < c; k++)

@@ -1,5 +1,6 @@
 #include "config.h"
 #include "cli.h"
+#include <nncheck/isolate.h>
 #include <nncheck/nncheck.h>
 #include <errno.h>
 #include <math.h>
@@ -109,4 +110,42 @@ void cli_print_text_plots(int rc, char *text, const char *err)
   } else
     cli_error("--dumb: %s", err);
   free(text);
+}
+
+static nnc_isolate_opts cli_iso;
+static int cli_iso_set;
+
+int cli_isolate_option(int c, const char *arg)
+{
+  if (!cli_iso_set) {
+    nnc_isolate_opts_init(&cli_iso);
+    cli_iso_set = 1;
+  }
+  if (c == CLI_OPT_NOFORK)
+    cli_iso.no_fork = 1;
+  else if (c == CLI_OPT_TIMEOUT)
+    cli_iso.timeout = cli_double("--timeout", arg, 0, 1e9);
+  else
+    return 0;
+  return 1;
+}
+
+int cli_isolate(int *status)
+{
+  if (!cli_iso_set)
+    cli_isolate_option(0, NULL);
+  nnc_crash crash;
+  int rc = nnc_isolate_fork(&cli_iso, status, &crash);
+  if (rc == 0)
+    return 0;
+  if (rc < 0) {
+    /* no child could be made: go on unsupervised, and say so */
+    cli_error("cannot start a supervised child (%s): running the plugin in "
+              "this process",
+              nnc_strerror(rc));
+    return 0;
+  }
+  if (crash.kind != NNC_CRASH_NONE)
+    cli_error("%s: %s", crash.text, crash.advice);
+  return 1;
 }

@@ -55,6 +55,7 @@ static void usage(FILE *f)
       "                    dumb terminal, 80 x 24) [off]\n"
       "  --list            list the bundled plugins and fixtures: name, kind,\n"
       "                    description, tab-separated\n"
+      CLI_ISOLATE_HELP
       "  -h, --help        this help\n"
       "\n"
       "Exit status:\n"
@@ -102,6 +103,7 @@ int main(int argc, char **argv)
       {"probes", required_argument, 0, OPT_PROBES},
       {"no-winners", no_argument, 0, OPT_NOWINNERS},
       {"dumb", no_argument, 0, OPT_DUMB},
+      CLI_ISOLATE_LONGOPTS,
       {"help", no_argument, 0, 'h'},
       {0, 0, 0, 0}};
   nnc_gradcheck_opts o;
@@ -152,6 +154,8 @@ int main(int argc, char **argv)
     case OPT_DUMB: dumb = 1; break;
     case 'h': usage(stdout); return 0;
     default:
+      if (cli_isolate_option(c, optarg))
+        break;
       if (optopt)
         cli_error("option '%s' needs a value or is unknown: see gradcheck "
                   "--help",
@@ -186,6 +190,9 @@ int main(int argc, char **argv)
   }
   if (plots)
     cli_mkdirs("--plots", plots);
+  int iso_status;
+  if (cli_isolate(&iso_status))
+    return iso_status;
   char err[2048];
   nnc_model *m;
   int rc = nnc_model_load(argv[optind], args, &m, err, sizeof err);

@@ -92,6 +92,7 @@ static void usage(FILE *f)
       "                      landscape_2d_heatmap, landscape_line,\n"
       "                      landscape_line_acc, landscape_trajectory\n"
       "  --list              list the bundled plugins and fixtures\n"
+      CLI_ISOLATE_HELP
       "  -h, --help          this help\n"
       "\n"
       "Exit status:\n"
@@ -297,6 +298,7 @@ int main(int argc, char **argv)
       {"json", no_argument, 0, OPT_JSON},
       {"plots", required_argument, 0, OPT_PLOTS},
       {"list", no_argument, 0, OPT_LIST},
+      CLI_ISOLATE_LONGOPTS,
       {"help", no_argument, 0, 'h'},
       {0, 0, 0, 0}};
   nnc_landscape_opts o;
@@ -409,6 +411,8 @@ int main(int argc, char **argv)
     case OPT_LIST: t.list = 1; break;
     case 'h': usage(stdout); free(t.traj); return 0;
     default:
+      if (cli_isolate_option(c, optarg))
+        break;
       if (optopt)
         cli_error("option '%s' needs a value or is unknown: see landscape "
                   "--help",
@@ -465,6 +469,11 @@ int main(int argc, char **argv)
   if (t.save_dir)
     cli_mkdirs("--save-checkpoints", t.save_dir);
 
+  int iso_status;
+  if (cli_isolate(&iso_status)) {
+    free(t.traj);
+    return iso_status;
+  }
   char err[2048];
   held h;
   memset(&h, 0, sizeof h);

@@ -63,6 +63,7 @@ static void usage(FILE *f)
       "                  dumb terminal, 80 x 24) [off]\n"
       "  --json          print the report as JSON\n"
       "  --tap           print the report as TAP\n"
+      CLI_ISOLATE_HELP
       "  -h, --help      this help\n"
       "\n"
       "Exit status:\n"
@@ -109,6 +110,7 @@ int main(int argc, char **argv)
       {"dumb", no_argument, 0, OPT_DUMB},
       {"json", no_argument, 0, OPT_JSON},
       {"tap", no_argument, 0, OPT_TAP},
+      CLI_ISOLATE_LONGOPTS,
       {"help", no_argument, 0, 'h'},
       {0, 0, 0, 0}};
   nnc_lrprobe_opts o;
@@ -144,6 +146,8 @@ int main(int argc, char **argv)
     case OPT_TAP: tap = 1; break;
     case 'h': usage(stdout); return 0;
     default:
+      if (cli_isolate_option(c, optarg))
+        break;
       if (optopt)
         cli_error("option '%s' needs a value or is unknown: see lrprobe "
                   "--help",
@@ -174,6 +178,9 @@ int main(int argc, char **argv)
   }
   if (plots)
     cli_mkdirs("--plots", plots);
+  int iso_status;
+  if (cli_isolate(&iso_status))
+    return iso_status;
   char err[2048];
   nnc_model *m;
   int rc = nnc_model_load(argv[optind], args, &m, err, sizeof err);

@@ -55,6 +55,7 @@ static void usage(FILE *f)
       "                    dumb terminal, 80 x 24) [off]\n"
       "  --list            list the bundled plugins and fixtures: name, kind,\n"
       "                    description, tab-separated\n"
+      CLI_ISOLATE_HELP
       "  -h, --help        this help\n"
       "\n"
       "Exit status:\n"
@@ -89,6 +90,7 @@ int main(int argc, char **argv)
       {"plots", required_argument, 0, OPT_PLOTS},
       {"dumb", no_argument, 0, OPT_DUMB},
       {"list", no_argument, 0, OPT_LIST},
+      CLI_ISOLATE_LONGOPTS,
       {"help", no_argument, 0, 'h'},
       {0, 0, 0, 0}};
   nnc_sanity_opts o;
@@ -122,6 +124,8 @@ int main(int argc, char **argv)
     case OPT_LIST: list = 1; break;
     case 'h': usage(stdout); return 0;
     default:
+      if (cli_isolate_option(c, optarg))
+        break;
       if (optopt)
         cli_error("option '%s' needs a value or is unknown: see sanity --help",
                   argv[optind - 1]);
@@ -153,6 +157,9 @@ int main(int argc, char **argv)
     o.checks = checks;
   if (plots)
     cli_mkdirs("--plots", plots);
+  int iso_status;
+  if (cli_isolate(&iso_status))
+    return iso_status;
   char err[4096];
   nnc_model *m;
   int rc = nnc_model_load(argv[optind], args, &m, err, sizeof err);
