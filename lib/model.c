@@ -186,6 +186,102 @@ static void shape_text(const nnc_block *b, char *buf, size_t len)
     snprintf(buf, len, "%zu", b->count);
 }
 
+typedef struct span {
+  uintptr_t lo, hi;
+  size_t block;
+} span;
+
+static int cmp_span(const void *a, const void *b)
+{
+  const span *x = a, *y = b;
+  return x->lo < y->lo ? -1 : x->lo > y->lo ? 1 : 0;
+}
+
+/* Two blocks sharing memory: a perturbation of one moves the other, so
+ * every finite difference through them is wrong, and the host's writes
+ * (steps, restores) clobber each other.  Sorted by address, a block
+ * overlaps another exactly when it starts before the furthest end so far. */
+static int check_overlap(nnc_model *m, size_t n)
+{
+  if (n < 2)
+    return NNC_OK;
+  span *s = malloc(n * sizeof *s);
+  if (!s)
+    return nnci_fail(m, NNC_ENOMEM, "out of memory");
+  for (size_t i = 0; i < n; i++) {
+    const nnc_block *b = &m->blocks[i];
+    s[i].lo = (uintptr_t)b->data;
+    s[i].hi = s[i].lo + b->count * nnci_dtype_size(b->dtype);
+    s[i].block = i;
+  }
+  qsort(s, n, sizeof *s, cmp_span);
+  size_t far = 0;
+  for (size_t k = 1; k < n; k++) {
+    if (s[k].lo < s[far].hi) {
+      const nnc_block *a = &m->blocks[s[far].block], *b = &m->blocks[s[k].block];
+      int rc = nnci_fail(
+          m, NNC_ECONTRACT,
+          "%s: blocks '%s' and '%s' share memory (%zu bytes of '%s' lie "
+          "inside '%s'): give every block its own storage, or declare one "
+          "block for it",
+          m->d.name, a->name, b->name,
+          (size_t)((s[k].hi < s[far].hi ? s[k].hi : s[far].hi) - s[k].lo),
+          b->name, a->name);
+      free(s);
+      return rc;
+    }
+    if (s[k].hi > s[far].hi)
+      far = k;
+  }
+  free(s);
+  return NNC_OK;
+}
+
+/* The blocks must stay what get_block() first said (plugin.h): the host
+ * keeps their addresses and writes the parameters through them.  Asked
+ * again after every backward, which training calls once a step. */
+static int check_blocks_stable(nnc_model *m, const char *after)
+{
+  nnci_enter(m, NNCI_CB_NUM_BLOCKS);
+  size_t n = m->d.num_blocks(m->self);
+  nnci_leave(m);
+  if (n != m->nparam)
+    return nnci_fail(m, NNC_ECONTRACT,
+                     "%s: num_blocks() said %zu, and %zu after %s(): the "
+                     "blocks are fixed for the life of the instance",
+                     m->d.name, m->nparam, n, after);
+  for (size_t i = 0; i < n; i++) {
+    nnc_block now;
+    memset(&now, 0, sizeof now);
+    const nnc_block *was = &m->blocks[i];
+    nnci_enter(m, NNCI_CB_GET_BLOCK);
+    int rc = m->d.get_block(m->self, i, &now);
+    nnci_leave(m);
+    if (rc != 0)
+      return nnci_fail(m, NNC_EPLUGIN, "%s: get_block(%zu) failed after %s()",
+                       m->d.name, i, after);
+    const char *what = NULL;
+    if (now.data != was->data)
+      what = "moved its data to another address";
+    else if (now.count != was->count)
+      what = "changed its element count";
+    else if (now.dtype != was->dtype)
+      what = "changed its element type";
+    else if (now.ndim != was->ndim ||
+             memcmp(now.shape, was->shape, sizeof now.shape))
+      what = "changed its shape";
+    if (what)
+      return nnci_fail(m, NNC_ECONTRACT,
+                       "%s: block '%s' %s after %s() (count %zu, data %p; "
+                       "now count %zu, data %p): a block's data and size must "
+                       "stay as get_block() first gave them for the life of "
+                       "the instance (the host writes the parameters there)",
+                       m->d.name, was->name, what, after, was->count,
+                       was->data, now.count, now.data);
+  }
+  return NNC_OK;
+}
+
 static int read_blocks(nnc_model *m)
 {
   nnci_enter(m, NNCI_CB_NUM_BLOCKS);
@@ -249,7 +345,7 @@ static int read_blocks(nnc_model *m)
     if (!m->grads[i])
       return nnci_fail(m, NNC_ENOMEM, "out of memory for block '%s'", b->name);
   }
-  return NNC_OK;
+  return check_overlap(m, n);
 }
 
 static int setup_layer(nnc_model *m)
@@ -712,6 +808,9 @@ int nnci_backward(nnc_model *m, int prefill)
     return nnci_fail(m, NNC_EPLUGIN, "%s: %s() failed: %s", m->d.name,
                      m->d.kind == NNC_KIND_NET ? "backward" : "layer_backward",
                      perr[0] ? perr : "(no reason given)");
+  if ((rc = check_blocks_stable(
+           m, m->d.kind == NNC_KIND_NET ? "backward" : "layer_backward")))
+    return rc;
   for (size_t b = 0; b < m->nblocks; b++) {
     const nnc_block *gb = &m->blocks[b];
     size_t bytes = gb->count * nnci_dtype_size(gb->dtype);

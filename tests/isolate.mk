@@ -1,0 +1,8 @@
+# Isolation: crashing, exiting and hanging plugins under every tool and the
+# library's API; crash-safe files under random kills.  Included by the top
+# Makefile.am.
+check_PROGRAMS += tests/check_isolate
+TESTS += tests/check_isolate
+tests_check_isolate_SOURCES = tests/check_isolate.c tests/testutil.c
+tests_check_isolate_CFLAGS = $(TEST_CFLAGS)
+tests_check_isolate_LDADD = $(TEST_LIBS)
