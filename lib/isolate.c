@@ -107,6 +107,15 @@ static void copy_text(char *dst, const char *src)
 int nnc_isolate_active(void) { return the_rec != NULL; }
 int nnci_guard_pages(void) { return the_rec != NULL; }
 
+int nnc_isolate_in_callback(void)
+{
+  nnci_rec *r = the_rec;
+  for (size_t i = 0; r && i < NSLOTS; i++)
+    if (atomic_load(&r->slots[i].used) && atomic_load(&r->slots[i].active))
+      return 1;
+  return 0;
+}
+
 nnci_slot *nnci_slot_claim(void)
 {
   nnci_rec *r = the_rec;

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 const char *cli_tool = "nncheck";
 
@@ -114,6 +115,22 @@ void cli_print_text_plots(int rc, char *text, const char *err)
 
 static nnc_isolate_opts cli_iso;
 static int cli_iso_set;
+static const char *cli_out_path;
+static nnc_afile cli_out;
+
+/* atexit, in the process that printed the report: into place, unless a
+ * plugin callback is ending the process or nothing was written. */
+static void cli_out_commit(void)
+{
+  if (!cli_out.f || nnc_isolate_in_callback())
+    return;
+  fflush(stdout);
+  char err[1024];
+  if (lseek(STDOUT_FILENO, 0, SEEK_CUR) <= 0)
+    nnc_afile_abort(&cli_out);
+  else if (nnc_afile_commit(&cli_out, err, sizeof err) != NNC_OK)
+    cli_error("--output: %s", err);
+}
 
 int cli_isolate_option(int c, const char *arg)
 {
@@ -125,6 +142,8 @@ int cli_isolate_option(int c, const char *arg)
     cli_iso.no_fork = 1;
   else if (c == CLI_OPT_TIMEOUT)
     cli_iso.timeout = cli_double("--timeout", arg, 0, 1e9);
+  else if (c == CLI_OPT_OUTPUT)
+    cli_out_path = arg;
   else
     return 0;
   return 1;
@@ -134,17 +153,34 @@ int cli_isolate(int *status)
 {
   if (!cli_iso_set)
     cli_isolate_option(0, NULL);
+  if (cli_out_path) {
+    char err[1024];
+    if (nnc_afile_open(&cli_out, cli_out_path, "w", err, sizeof err)) {
+      cli_error("--output: %s", err);
+      *status = NNC_EXIT_USAGE;
+      return 1;
+    }
+  }
   nnc_crash crash;
   int rc = nnc_isolate_fork(&cli_iso, status, &crash);
-  if (rc == 0)
-    return 0;
-  if (rc < 0) {
+  if (rc < 0)
     /* no child could be made: go on unsupervised, and say so */
     cli_error("cannot start a supervised child (%s): running the plugin in "
               "this process",
               nnc_strerror(rc));
+  if (rc <= 0) {
+    if (cli_out.f) {
+      fflush(stdout);
+      if (dup2(fileno(cli_out.f), STDOUT_FILENO) < 0) {
+        cli_error("--output: %s: %s", cli_out_path, strerror(errno));
+        exit(NNC_EXIT_USAGE);
+      }
+      atexit(cli_out_commit);
+    }
     return 0;
   }
+  /* the child committed the report, or it crashed: no temporary file */
+  nnc_afile_abort(&cli_out);
   if (crash.kind != NNC_CRASH_NONE)
     cli_error("%s: %s", crash.text, crash.advice);
   return 1;

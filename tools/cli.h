@@ -35,22 +35,29 @@ void cli_mkdirs(const char *opt, const char *dir);
  */
 #define CLI_OPT_NOFORK 0x4e01
 #define CLI_OPT_TIMEOUT 0x4e02
+#define CLI_OPT_OUTPUT 0x4e03
 #define CLI_ISOLATE_LONGOPTS                                                   \
   {"no-fork", no_argument, 0, CLI_OPT_NOFORK},                                 \
-  {"timeout", required_argument, 0, CLI_OPT_TIMEOUT}
+  {"timeout", required_argument, 0, CLI_OPT_TIMEOUT},                          \
+  {"output", required_argument, 0, CLI_OPT_OUTPUT}
 #define CLI_ISOLATE_HELP                                                       \
+  "  --output FILE     write the report into FILE instead of stdout, complete\n"\
+  "                    or not at all (a temporary file renamed into place)\n" \
   "  --timeout SECONDS one plugin callback may run this long before it is\n"   \
   "                    killed and reported as hung (exit 3); 0: no limit [60]\n"\
   "  --no-fork         run the plugin in this process, unsupervised, to debug\n"\
   "                    it under gdb [a supervised child: a crash, a hang or\n" \
   "                    an exit() in a callback is reported in one line, exit\n"\
   "                    3, and the output written so far is kept]\n"
-/* 1 when c was --no-fork or --timeout (taken), 0 otherwise. */
+/* 1 when c was --no-fork, --timeout or --output (taken), 0 otherwise. */
 int cli_isolate_option(int c, const char *arg);
 /* Split into the supervised child: returns 0 in the child (go on with the
  * plugin work; with --no-fork, in this process) and 1 in the parent once
  * the child has ended, with the tool's exit status in *status (the
- * child's own, or 3 after printing what happened in one line). */
+ * child's own, or 3 after printing what happened in one line).  With
+ * --output FILE, the child's stdout goes to a temporary file beside FILE,
+ * renamed over FILE when the tool ends normally having written something;
+ * never after a crash or a plugin's exit(). */
 int cli_isolate(int *status);
 
 #endif

@@ -106,6 +106,9 @@ int nnc_isolate_run(int (*fn)(void *), void *arg, const nnc_isolate_opts *o,
 
 /* Whether this process is an isolated child (or a no_fork run). */
 int nnc_isolate_active(void);
+/* Whether a plugin callback is running in this process right now: an
+ * atexit() handler tells a plugin's exit() from the program's own. */
+int nnc_isolate_in_callback(void);
 
 /* ---- crash-safe files -------------------------------------------------------- */
 
