@@ -225,6 +225,29 @@ START_TEST(blocks_that_move_or_overlap)
 }
 END_TEST
 
+START_TEST(descriptors_that_lie_about_their_size)
+{
+  const struct {
+    const char *plugin, *words;
+  } L[] = {
+      {"tiny_size", "descriptor size 16 is impossible for ABI version 1"},
+      {"huge_size", "descriptor size 1048576 is impossible for ABI version 1"},
+  };
+  const char *tools[] = {"gradcheck", "sanity", "lrprobe", "landscape"};
+  for (size_t i = 0; i < 2; i++)
+    for (size_t t = 0; t < 4; t++) {
+      run_result r = TOOL(tools[t], test_plugin(L[i].plugin));
+      ck_assert_msg(r.status == 2, "%s %s: exit %d", tools[t], L[i].plugin,
+                    r.status);
+      ck_assert_msg(strstr(r.err, L[i].words) &&
+                        strstr(r.err, "set .size = sizeof(nnc_plugin)"),
+                    "%s", r.err);
+      ck_assert_int_eq((int)count_of(r.err, "\n"), 1);
+      run_free(&r);
+    }
+}
+END_TEST
+
 /* ---- determinism across runs and across the two modes ------------------------- */
 
 START_TEST(same_seed_same_bytes_forked_or_not)
@@ -357,6 +380,7 @@ int main(void)
       {"timeout", a_hang_is_killed_at_the_timeout},
       {"partial_report", the_report_written_so_far_is_kept},
       {"blocks", blocks_that_move_or_overlap},
+      {"descriptor_size", descriptors_that_lie_about_their_size},
       {"determinism", same_seed_same_bytes_forked_or_not},
       {"library", library_runs_a_function_in_a_supervised_child},
   };

@@ -12,3 +12,10 @@ TESTS += tests/check_killsafe
 tests_check_killsafe_SOURCES = tests/check_killsafe.c tests/testutil.c
 tests_check_killsafe_CFLAGS = $(TEST_CFLAGS)
 tests_check_killsafe_LDADD = $(TEST_LIBS)
+
+# A descriptor whose size is absurdly large (tiny_size is its small twin in
+# tests/local.mk).
+check_LTLIBRARIES += tests/plugins/huge_size.la
+tests_plugins_huge_size_la_SOURCES = tests/plugins/misbehave.c
+tests_plugins_huge_size_la_CPPFLAGS = $(AM_CPPFLAGS) -DMB_HUGE_SIZE
+tests_plugins_huge_size_la_LDFLAGS = $(TESTPLUGIN_LDFLAGS)

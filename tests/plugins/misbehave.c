@@ -121,6 +121,8 @@ static int backward(void *p, void *const *grads, char *err, size_t errlen)
 static const nnc_plugin desc = {
 #ifdef MB_TINY_SIZE
     .size = 16,
+#elif defined(MB_HUGE_SIZE)
+    .size = 1u << 20,
 #else
     .size = sizeof(nnc_plugin),
 #endif
