@@ -530,7 +530,9 @@ static int supervise(pid_t pid, int rfd, nnci_rec *r, int *status,
           eof = 1; /* the child is gone (or closed its end) */
       }
     } else {
-      struct timespec ts = {0, (long)ms * 1000000L};
+      /* EOF comes as the child's files close, a moment before it can be
+       * waited for: check again soon */
+      struct timespec ts = {0, 20000L};
       nanosleep(&ts, NULL);
     }
     pid_t w = waitpid(pid, &wst, WNOHANG);
