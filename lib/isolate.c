@@ -36,7 +36,7 @@
 #include <sys/prctl.h>
 #endif
 
-#define NSLOTS 64
+#define NSLOTS 320 /* models and clones at once: --jobs goes to 256 */
 #define NGUARDS 1024
 #define TEXT 64
 
