@@ -222,6 +222,24 @@ START_TEST(blocks_that_move_or_overlap)
                     twin_of(C[i].fixture), r.status, r.err);
       run_free(&r);
     }
+  /* a block without data, and a gradient with a NaN, named by block (and
+   * index) under every tool */
+  for (size_t t = 0; t < 4; t++) {
+    run_result r = TOOL(tools[t], test_plugin("null_data"));
+    ck_assert_msg(r.status == 3, "%s: exit %d", tools[t], r.status);
+    ck_assert_msg(strstr(r.err, "block 'b' has no data: set data to the "
+                                "parameter values"),
+                  "%s", r.err);
+    run_free(&r);
+  }
+  const char *grad_tools[] = {"gradcheck", "lrprobe", "landscape"};
+  for (size_t t = 0; t < 3; t++) {
+    run_result r = TOOL(grad_tools[t], test_plugin("nan_grad"));
+    ck_assert_msg(r.status == 3, "%s: exit %d", grad_tools[t], r.status);
+    ck_assert_msg(strstr(r.err, "block 'w' at index 1"), "%s: %s",
+                  grad_tools[t], r.err);
+    run_free(&r);
+  }
 }
 END_TEST
 

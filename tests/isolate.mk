@@ -19,3 +19,9 @@ check_LTLIBRARIES += tests/plugins/huge_size.la
 tests_plugins_huge_size_la_SOURCES = tests/plugins/misbehave.c
 tests_plugins_huge_size_la_CPPFLAGS = $(AM_CPPFLAGS) -DMB_HUGE_SIZE
 tests_plugins_huge_size_la_LDFLAGS = $(TESTPLUGIN_LDFLAGS)
+
+# A block without data.
+check_LTLIBRARIES += tests/plugins/null_data.la
+tests_plugins_null_data_la_SOURCES = tests/plugins/misbehave.c
+tests_plugins_null_data_la_CPPFLAGS = $(AM_CPPFLAGS) -DMB_NULL_DATA
+tests_plugins_null_data_la_LDFLAGS = $(TESTPLUGIN_LDFLAGS)

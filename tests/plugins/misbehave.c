@@ -53,6 +53,10 @@ static int get_block(void *p, size_t i, nnc_block *out)
   inst *s = p;
   out->name = i == 0 ? "w" : "b";
   out->data = i == 0 ? (void *)s->w : (void *)s->b;
+#ifdef MB_NULL_DATA
+  if (i == 1)
+    out->data = NULL;
+#endif
   out->count = i == 0 ? 2 : 1;
   out->dtype = NNC_F64;
   out->depth = 1;
