@@ -497,6 +497,8 @@ static int next_wake(nnci_rec *r, long long now, int *expired)
   return (int)(wake / 1000000) + 1;
 }
 
+/* Wait for the child, killing it when a callback outlives its deadline;
+ * *status and *c say how it ended. */
 static int supervise(pid_t pid, int rfd, nnci_rec *r, int *status,
                      nnc_crash *c)
 {
@@ -538,8 +540,19 @@ static int supervise(pid_t pid, int rfd, nnci_rec *r, int *status,
     pid_t w = waitpid(pid, &wst, WNOHANG);
     if (w == pid)
       break;
-    if (w < 0 && errno != EINTR)
-      return NNC_EIO;
+    if (w < 0 && errno != EINTR) {
+      /* reaped behind our back (SIGCHLD ignored?): the outcome is lost */
+      int e = errno;
+      kill(pid, SIGKILL);
+      c->kind = NNC_CRASH_SIGNAL;
+      snprintf(c->text, sizeof c->text,
+               "lost track of the supervised child (waitpid: %s)",
+               strerror(e));
+      snprintf(c->advice, sizeof c->advice,
+               "do not ignore SIGCHLD, or run with --no-fork");
+      *status = NNC_EXIT_PLUGIN;
+      return NNC_OK;
+    }
   }
   judge(r, wst, timed_out, &hung, status, c);
   return NNC_OK;
@@ -600,10 +613,10 @@ int nnc_isolate_fork(const nnc_isolate_opts *o, int *status, nnc_crash *crash)
     return 0; /* fds[1] stays open until the child ends */
   }
   close(fds[1]);
-  int rc = supervise(pid, fds[0], r, status, crash);
+  supervise(pid, fds[0], r, status, crash);
   close(fds[0]);
   munmap(r, sizeof *r);
-  return rc == NNC_OK ? 1 : rc;
+  return 1;
 }
 
 int nnc_isolate_run(int (*fn)(void *), void *arg, const nnc_isolate_opts *o,
