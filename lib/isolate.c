@@ -447,9 +447,10 @@ static void judge(const nnci_rec *r, int wst, int timed_out,
                 r->fault_signo == sig;
   if (!faulted && (sig == SIGINT || sig == SIGTERM || sig == SIGHUP ||
                    sig == SIGPIPE)) {
-    /* not the plugin's doing: end the same way */
-    signal(sig, SIG_DFL);
-    raise(sig);
+    /* not the plugin's doing: the caller ends the same way */
+    c->kind = NNC_CRASH_INTERRUPTED;
+    c->signo = sig;
+    snprintf(c->text, sizeof c->text, "interrupted by %s", sig_name(sig));
     *status = 128 + sig;
     return;
   }

@@ -4,6 +4,7 @@
 #include <nncheck/nncheck.h>
 #include <errno.h>
 #include <math.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -181,7 +182,12 @@ int cli_isolate(int *status)
   }
   /* the child committed the report, or it crashed: no temporary file */
   nnc_afile_abort(&cli_out);
-  if (crash.kind != NNC_CRASH_NONE)
+  if (crash.kind == NNC_CRASH_INTERRUPTED) {
+    /* the user's ^C (or a closed pipe): end as the child did, silently */
+    signal(crash.signo, SIG_DFL);
+    raise(crash.signo);
+  } else if (crash.kind != NNC_CRASH_NONE) {
     cli_error("%s: %s", crash.text, crash.advice);
+  }
   return 1;
 }

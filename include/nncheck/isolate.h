@@ -61,7 +61,10 @@ enum nnc_crash_kind {
   NNC_CRASH_SIGNAL = 1, /* killed by a signal (SIGSEGV, SIGABRT, ...) */
   NNC_CRASH_GUARD = 2,  /* SIGSEGV on a guard page around a gradient buffer */
   NNC_CRASH_EXIT = 3,   /* exit() called inside a plugin callback */
-  NNC_CRASH_TIMEOUT = 4 /* a callback outlived its deadline: killed */
+  NNC_CRASH_TIMEOUT = 4, /* a callback outlived its deadline: killed */
+  NNC_CRASH_INTERRUPTED = 5 /* SIGINT, SIGTERM, SIGHUP or SIGPIPE from
+                               outside: not the plugin's doing (status 128 +
+                               the signal; a tool dies of the same signal) */
 };
 
 typedef struct nnc_crash {
@@ -92,7 +95,9 @@ typedef struct nnc_crash {
  * inside a callback, in which case crash->kind says so and crash->text
  * describes it in one line (crash->kind is NNC_CRASH_NONE otherwise).  A
  * child killed by SIGINT, SIGTERM, SIGHUP or SIGPIPE from outside is not
- * the plugin's doing: the parent then dies of the same signal.  Negative
+ * the plugin's doing: crash->kind is NNC_CRASH_INTERRUPTED, crash->signo
+ * the signal and *status 128 + signo, for the caller to end the same way
+ * (raise(signo)).  Negative
  * (NNC_EIO, NNC_ENOMEM) when no child could be made: nothing has happened,
  * the caller may go on unsupervised.  o NULL: the defaults. */
 int nnc_isolate_fork(const nnc_isolate_opts *o, int *status, nnc_crash *crash);
