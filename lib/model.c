@@ -99,16 +99,18 @@ typedef struct gbuf_hdr {
 } gbuf_hdr;
 #define HDR (((sizeof(gbuf_hdr) + 15) / 16) * 16)
 
+/* The header sits below the guard bytes, 16-aligned: a float buffer that
+ * ends on a page boundary may start at any multiple of 4. */
 static gbuf_hdr *gbuf_hdr_of(void *p)
 {
-  return (gbuf_hdr *)((unsigned char *)p - GUARD - HDR);
+  return (gbuf_hdr *)(((uintptr_t)p - GUARD - HDR) & ~(uintptr_t)15);
 }
 
 static void *gbuf_alloc(size_t bytes, const char *name)
 {
   if (nnci_guard_pages()) {
     size_t pg = (size_t)sysconf(_SC_PAGESIZE);
-    size_t body = (bytes + GUARD + HDR + pg - 1) / pg * pg;
+    size_t body = (bytes + GUARD + HDR + 16 + pg - 1) / pg * pg;
     size_t len = body + 2 * pg;
     unsigned char *base = mmap(NULL, len, PROT_READ | PROT_WRITE,
                                MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
