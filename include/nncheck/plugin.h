@@ -102,9 +102,10 @@ typedef struct nnc_block {
   const char *name;   /* unique in the model, [A-Za-z0-9_.-]+; owned by the
                          plugin, valid for the life of the instance */
   void *data;         /* the parameter values, `count` elements of `dtype`;
-                         stable address for the life of the instance.  The
-                         host may write them between calls (to perturb a
-                         coordinate, take a training step or restore). */
+                         stable address for the life of the instance, shared
+                         with no other block.  The host may write them
+                         between calls (to perturb a coordinate, take a
+                         training step or restore). */
   size_t count;       /* number of elements, > 0 */
   uint32_t dtype;     /* enum nnc_dtype */
   uint32_t ndim;      /* 0 (flat) .. NNC_MAX_DIMS */
