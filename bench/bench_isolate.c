@@ -91,10 +91,10 @@ int main(int argc, char **argv)
   }
   double r = median(ratio, pairs);
   printf("bench_isolate: gradcheck mlp '%s', %d pairs: supervised child "
-         "%.2f ms, --no-fork %.2f ms (medians); median ratio %.3f "
-         "(target <= %.2f)\n",
+         "%.2f ms, --no-fork %.2f ms (medians, %+.2f ms); median ratio "
+         "%.3f (target <= %.2f)\n",
          args, pairs, 1e3 * median(fork_t, pairs), 1e3 * median(self_t, pairs),
-         r, TARGET);
+         1e3 * (median(fork_t, pairs) - median(self_t, pairs)), r, TARGET);
   free(fork_t);
   free(self_t);
   free(ratio);

@@ -14,6 +14,6 @@ bench-isolate: bench/bench_isolate$(EXEEXT) tools/gradcheck$(EXEEXT) $(pkglib_LT
 	LD_LIBRARY_PATH='$(abs_top_builddir)/lib/.libs' \
 	NNCHECK_PLUGIN_PATH='$(abs_top_builddir)/plugins/.libs' \
 	  $(abs_top_builddir)/bench/bench_isolate \
-	  $(abs_top_builddir)/tools/.libs/gradcheck 'layers=2,100,100,3' 9 || st=1; \
+	  $(abs_top_builddir)/tools/.libs/gradcheck 'layers=2,100,100,3' 41 || st=1; \
 	exit $$st
 .PHONY: bench-isolate

@@ -5,11 +5,15 @@
  * otherwise take the tool with it, and the user would learn nothing but
  * "Segmentation fault".  The parent keeps nothing but a pipe (EOF when the
  * child is gone) and an anonymous MAP_SHARED record the child writes
- * before each callback; it sleeps in poll() and wakes to compare deadlines,
- * so supervision costs the child one clock read per callback.
+ * before each callback.  The child never reads a clock (where the clock is
+ * a system call, one read per callback costs a tenth of a small net's
+ * loss): each callback entry takes a new sequence number, and the parent,
+ * waking a few times per timeout, times a callback from the first moment it
+ * saw its number until the number changes, on its own clock.  So a hung
+ * callback is killed between --timeout and --timeout plus one wake period.
  *
  * The record is written by the child and only read by the parent after
- * the child is dead (or to compare a deadline), and the child's memory may
+ * the child is dead (or to time a callback), and the child's memory may
  * be corrupted by the plugin: the parent treats every field as untrusted
  * text, bounded and NUL-terminated before use. */
 #include "config.h"
@@ -43,7 +47,6 @@
 struct nnci_slot {
   atomic_uint used;          /* claimed by a model */
   atomic_uint active;        /* inside a callback */
-  atomic_llong deadline;     /* CLOCK_MONOTONIC ns; 0: none */
   atomic_ullong seq;         /* order of the last callback entry */
   atomic_uintptr_t thread;   /* pthread_self() of the last entry */
   atomic_int cb;             /* enum nnci_cb */
@@ -126,7 +129,6 @@ nnci_slot *nnci_slot_claim(void)
     if (atomic_compare_exchange_strong(&r->slots[i].used, &z, 1u)) {
       nnci_slot *s = &r->slots[i];
       atomic_store(&s->active, 0u);
-      atomic_store(&s->deadline, 0);
       s->coord = -1;
       s->plugin[0] = s->block[0] = s->phase[0] = 0;
       return s;
@@ -156,9 +158,6 @@ void nnci_slot_enter(nnci_slot *s, int cb)
   nnci_rec *r = the_rec;
   atomic_store_explicit(&s->cb, cb, memory_order_relaxed);
   atomic_store_explicit(&s->thread, (uintptr_t)pthread_self(),
-                        memory_order_relaxed);
-  long long t = r ? r->timeout_ns : 0;
-  atomic_store_explicit(&s->deadline, t > 0 ? now_ns() + t : 0,
                         memory_order_relaxed);
   if (r)
     atomic_store_explicit(&s->seq, atomic_fetch_add(&r->seq, 1) + 1,
@@ -474,31 +473,40 @@ static void judge(const nnci_rec *r, int wst, int timed_out,
   *status = NNC_EXIT_PLUGIN;
 }
 
-/* Milliseconds to sleep: until the nearest deadline, at most 250. */
-static int next_wake(nnci_rec *r, long long now, int *expired)
+/* The parent's view of each slot: the callback it last saw running and
+ * since when (its own clock). */
+typedef struct watch {
+  unsigned long long seq[NSLOTS];
+  long long since[NSLOTS];
+} watch;
+
+/* Milliseconds to sleep: a tenth of the timeout, between 10 and 250;
+ * *expired the slot whose callback has run past the timeout, or -1. */
+static int next_wake(nnci_rec *r, watch *w, long long now, int *expired)
 {
-  long long wake = 250000000LL;
   *expired = -1;
   if (!r->timeout_ns)
     return 250;
   for (int i = 0; i < NSLOTS; i++) {
     nnci_slot *s = &r->slots[i];
-    if (!atomic_load_explicit(&s->active, memory_order_acquire))
+    if (!atomic_load_explicit(&s->active, memory_order_acquire)) {
+      w->seq[i] = 0;
       continue;
-    long long d = atomic_load_explicit(&s->deadline, memory_order_relaxed);
-    if (!d)
-      continue;
-    if (d <= now) {
+    }
+    unsigned long long q = atomic_load_explicit(&s->seq, memory_order_relaxed);
+    if (q != w->seq[i]) {
+      w->seq[i] = q;
+      w->since[i] = now;
+    } else if (now - w->since[i] >= r->timeout_ns) {
       *expired = i;
       return 0;
     }
-    if (d - now < wake)
-      wake = d - now;
   }
-  return (int)(wake / 1000000) + 1;
+  long long ms = r->timeout_ns / 10000000LL;
+  return ms < 10 ? 10 : ms > 250 ? 250 : (int)ms;
 }
 
-/* Wait for the child, killing it when a callback outlives its deadline;
+/* Wait for the child, killing it when a callback outlives the timeout;
  * *status and *c say how it ended. */
 static int supervise(pid_t pid, int rfd, nnci_rec *r, int *status,
                      nnc_crash *c)
@@ -506,9 +514,12 @@ static int supervise(pid_t pid, int rfd, nnci_rec *r, int *status,
   int wst = 0, timed_out = 0, eof = 0;
   nnci_slot hung;
   memset(&hung, 0, sizeof hung);
+  watch *w = calloc(1, sizeof *w);
+  if (!w)
+    r->timeout_ns = 0; /* no memory to time callbacks: wait for the end */
   for (;;) {
-    int expired;
-    int ms = next_wake(r, now_ns(), &expired);
+    int expired = -1;
+    int ms = w ? next_wake(r, w, now_ns(), &expired) : 250;
     if (expired >= 0) {
       /* copy the breadcrumb before the kill: it names the hung call */
       nnci_slot *s = &r->slots[expired];
@@ -538,10 +549,10 @@ static int supervise(pid_t pid, int rfd, nnci_rec *r, int *status,
       struct timespec ts = {0, 20000L};
       nanosleep(&ts, NULL);
     }
-    pid_t w = waitpid(pid, &wst, WNOHANG);
-    if (w == pid)
+    pid_t got = waitpid(pid, &wst, WNOHANG);
+    if (got == pid)
       break;
-    if (w < 0 && errno != EINTR) {
+    if (got < 0 && errno != EINTR) {
       /* reaped behind our back (SIGCHLD ignored?): the outcome is lost */
       int e = errno;
       kill(pid, SIGKILL);
@@ -552,9 +563,11 @@ static int supervise(pid_t pid, int rfd, nnci_rec *r, int *status,
       snprintf(c->advice, sizeof c->advice,
                "do not ignore SIGCHLD, or run with --no-fork");
       *status = NNC_EXIT_PLUGIN;
+      free(w);
       return NNC_OK;
     }
   }
+  free(w);
   judge(r, wst, timed_out, &hung, status, c);
   return NNC_OK;
 }

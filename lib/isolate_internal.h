@@ -25,7 +25,8 @@ typedef struct nnci_slot nnci_slot;
 nnci_slot *nnci_slot_claim(void);
 void nnci_slot_release(nnci_slot *s);
 void nnci_slot_name(nnci_slot *s, const char *plugin);
-/* Entering and leaving callback cb: sets its deadline. */
+/* Entering and leaving callback cb: a new sequence number, by which the
+ * parent times the callback. */
 void nnci_slot_enter(nnci_slot *s, int cb);
 void nnci_slot_leave(nnci_slot *s);
 /* What the library is doing: phase (a constant string), and the block

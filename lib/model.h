@@ -36,7 +36,7 @@ struct nnc_model {
                             the process is not isolated */
 };
 
-/* Around every plugin callback: the breadcrumb (callback, deadline). */
+/* Around every plugin callback: the breadcrumb (callback, sequence). */
 static inline void nnci_enter(const nnc_model *m, int cb)
 {
   if (m->slot)

@@ -8,10 +8,12 @@
  * child has ended, learns how (its exit status, or a crash description).
  * Before every plugin callback the library writes a breadcrumb into memory
  * shared with the parent — which callback, on which model, in which phase of
- * the work, at which block and coordinate, and the callback's deadline — so
- * that a crash names where it happened: "SIGSEGV in backward() (block W1,
- * coordinate 17) while checking gradients".  A callback that outlives its
- * deadline is killed (SIGKILL) and reported as hung.  A write past the end
+ * the work, at which block and coordinate, and a sequence number the parent
+ * times it by — so that a crash names where it happened: "SIGSEGV in
+ * backward() (block W1, coordinate 17) while checking gradients".  A
+ * callback still running after the timeout (as the parent's clock sees it,
+ * checked ten times per timeout, at most every 250 ms) is killed (SIGKILL)
+ * and reported as hung.  A write past the end
  * of a gradient buffer lands on a guard page (models opened in an isolated
  * child surround their gradient buffers with PROT_NONE pages) and is
  * reported as such.
@@ -61,7 +63,7 @@ enum nnc_crash_kind {
   NNC_CRASH_SIGNAL = 1, /* killed by a signal (SIGSEGV, SIGABRT, ...) */
   NNC_CRASH_GUARD = 2,  /* SIGSEGV on a guard page around a gradient buffer */
   NNC_CRASH_EXIT = 3,   /* exit() called inside a plugin callback */
-  NNC_CRASH_TIMEOUT = 4, /* a callback outlived its deadline: killed */
+  NNC_CRASH_TIMEOUT = 4, /* a callback outlived the timeout: killed */
   NNC_CRASH_INTERRUPTED = 5 /* SIGINT, SIGTERM, SIGHUP or SIGPIPE from
                                outside: not the plugin's doing (status 128 +
                                the signal; a tool dies of the same signal) */
