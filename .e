@@ -1,1 +1,0 @@
-landscape: plugin crashed: backward() wrote past the end of the gradient buffer of block b1 (SIGSEGV on its guard page) while slicing the loss landscape: keep every write inside [0, count); run with --no-fork under gdb to see the write
