@@ -338,7 +338,8 @@ static void jarr(FILE *f, const double *v, size_t n, size_t stride)
 int nnc_lrprobe_report_json(const nnc_lrprobe_result *r, FILE *f)
 {
   const nnc_lrprobe_opts *o = &r->opts;
-  fputs("{\n  \"tool\": \"lrprobe\",\n  \"plugin\": ", f);
+  nnci_json_head(f, "lrprobe", NNCI_SCHEMA_LRPROBE);
+  fputs("\n  \"plugin\": ", f);
   nnci_json_str(f, r->plugin);
   fputs(",\n  \"spec\": ", f);
   nnci_json_str(f, r->spec);
