@@ -354,7 +354,7 @@ int nnc_lrprobe_report_json(const nnc_lrprobe_result *r, FILE *f)
   nnci_json_num(f, o->start);
   fputs(", \"end\": ", f);
   nnci_json_num(f, o->end);
-  fprintf(f, ", \"steps\": %zu, \"runs\": %zu, \"batch\": %zu,\n  \"beta\": ",
+  fprintf(f, ", \"steps\": %zu, \"nruns\": %zu, \"batch\": %zu,\n  \"beta\": ",
           o->steps, o->runs, o->batch);
   nnci_json_num(f, o->beta);
   fputs(", \"stop_factor\": ", f);

@@ -93,7 +93,7 @@ static void usage(FILE *f)
 enum {
   OPT_ARGS = 256, OPT_SEED, OPT_START, OPT_END, OPT_STEPS, OPT_RUNS,
   OPT_OPTIM, OPT_BATCH, OPT_BETA, OPT_MINDROP, OPT_NOSWEEP, OPT_PLOTS, OPT_JSON, OPT_TAP, OPT_DUMB,
-  OPT_LIST
+  OPT_LIST, OPT_OPTIM_OLD
 };
 
 int main(int argc, char **argv)
@@ -107,7 +107,7 @@ int main(int argc, char **argv)
       {"steps", required_argument, 0, OPT_STEPS},
       {"runs", required_argument, 0, OPT_RUNS},
       {"rule", required_argument, 0, OPT_OPTIM},
-      {"optim", required_argument, 0, OPT_OPTIM}, /* the old spelling */
+      {"optim", required_argument, 0, OPT_OPTIM_OLD}, /* old spelling */
       {"batch", required_argument, 0, OPT_BATCH},
       {"beta", required_argument, 0, OPT_BETA},
       {"min-drop", required_argument, 0, OPT_MINDROP},
@@ -134,10 +134,11 @@ int main(int argc, char **argv)
     case OPT_STEPS: o.steps = cli_u64("--steps", optarg, 2, 10000); break;
     case OPT_RUNS: o.runs = cli_u64("--runs", optarg, 1, 256); break;
     case OPT_OPTIM:
+    case OPT_OPTIM_OLD:
       if ((o.rule = nnc_rule_parse(optarg)) < 0) {
-        cli_error("--rule: '%s' is not one of sgd, momentum, nesterov, "
+        cli_error("%s: '%s' is not one of sgd, momentum, nesterov, "
                   "adagrad, rmsprop, adam",
-                  optarg);
+                  c == OPT_OPTIM ? "--rule" : "--optim", optarg);
         return NNC_EXIT_USAGE;
       }
       break;

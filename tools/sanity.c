@@ -78,7 +78,7 @@ static void usage(FILE *f)
 
 enum {
   OPT_ARGS = 256, OPT_SEED, OPT_CHECK, OPT_SAMPLE, OPT_SUBSET, OPT_EPOCHS,
-  OPT_JSON, OPT_TAP, OPT_PLOTS, OPT_DUMB, OPT_LIST
+  OPT_JSON, OPT_TAP, OPT_PLOTS, OPT_DUMB, OPT_LIST, OPT_SAMPLE_OLD
 };
 
 int main(int argc, char **argv)
@@ -89,7 +89,7 @@ int main(int argc, char **argv)
       {"seed", required_argument, 0, OPT_SEED},
       {"check", required_argument, 0, OPT_CHECK},
       {"examples", required_argument, 0, OPT_SAMPLE},
-      {"sample", required_argument, 0, OPT_SAMPLE}, /* the old spelling */
+      {"sample", required_argument, 0, OPT_SAMPLE_OLD}, /* old spelling */
       {"subset", required_argument, 0, OPT_SUBSET},
       {"epochs", required_argument, 0, OPT_EPOCHS},
       {"json", no_argument, 0, OPT_JSON},
@@ -123,6 +123,7 @@ int main(int argc, char **argv)
       break;
     }
     case OPT_SAMPLE: o.sample = cli_u64("--examples", optarg, 2, 1000000); break;
+    case OPT_SAMPLE_OLD: o.sample = cli_u64("--sample", optarg, 2, 1000000); break;
     case OPT_SUBSET: o.subset = cli_u64("--subset", optarg, 2, 100000); break;
     case OPT_EPOCHS: o.epochs = cli_u64("--epochs", optarg, 1, 1000000); break;
     case OPT_JSON: json = 1; break;
