@@ -47,19 +47,10 @@ static void skip_ws(parser *ps)
     ps->p++;
 }
 
-static const char *describe(parser *ps)
-{
-  static const char *const names[] = {"the end of the input"};
-  if (ps->p >= ps->end)
-    return names[0];
-  return NULL;
-}
-
 static void unexpected(parser *ps, const char *wanted)
 {
-  const char *d = describe(ps);
-  if (d)
-    fail(ps, ps->p, "expected %s, found %s", wanted, d);
+  if (ps->p >= ps->end)
+    fail(ps, ps->p, "expected %s, found the end of the input", wanted);
   else if (*ps->p >= 0x20 && *ps->p < 0x7f)
     fail(ps, ps->p, "expected %s, found '%c'", wanted, *ps->p);
   else

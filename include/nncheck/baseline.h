@@ -118,7 +118,9 @@ void nnc_baseline_free(nnc_baseline_result *r);
 /* 0 when no regression, 1 (NNC_EXIT_PROBLEM) otherwise. */
 int nnc_baseline_exit_status(const nnc_baseline_result *r);
 /* One line per finding ("regression: block W1 (part data): PASS in the
- * baseline, FAIL now ..." or "note: ..."), then a summary line. */
+ * baseline, FAIL now ..." or "note: ..."), then the summary line
+ * "baseline comparison: PASS|FAIL (N entries compared, M regressions; factor
+ * F, floor E)". */
 int nnc_baseline_report_text(const nnc_baseline_result *r, FILE *f);
 
 #ifdef __cplusplus
