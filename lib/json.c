@@ -29,3 +29,9 @@ void nnci_json_num(FILE *f, double v)
   else
     fputs("null", f);
 }
+
+void nnci_json_head(FILE *f, const char *tool, int version)
+{
+  fprintf(f, "{\n  \"schema\": \"nncheck-%s/%d\",\n  \"tool\": \"%s\",", tool,
+          version, tool);
+}

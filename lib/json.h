@@ -5,6 +5,16 @@
 #define NNC_JSON_H
 #include <stdio.h>
 
+/* Every JSON report starts with its schema, "nncheck-TOOL/VERSION": the
+ * version is raised whenever a key changes meaning or disappears (adding
+ * a key does not raise it).  doc/json-schema.md documents each key. */
+#define NNCI_SCHEMA_GRADCHECK 1
+#define NNCI_SCHEMA_SANITY 1
+#define NNCI_SCHEMA_LRPROBE 1
+#define NNCI_SCHEMA_LANDSCAPE 1
+/* Writes `{` and the "schema" and "tool" keys, ending after the comma. */
+void nnci_json_head(FILE *f, const char *tool, int version);
+
 void nnci_json_str(FILE *f, const char *s);
 void nnci_json_num(FILE *f, double v);
 

@@ -286,7 +286,8 @@ static void json_traj(const nnc_ls_traj *t, FILE *f)
 int nnc_landscape_report_json(const nnc_landscape *ls, FILE *f)
 {
   const nnc_landscape_result *r = &ls->r;
-  fputs("{\n  \"tool\": \"landscape\",\n  \"plugin\": ", f);
+  nnci_json_head(f, "landscape", NNCI_SCHEMA_LANDSCAPE);
+  fputs("\n  \"plugin\": ", f);
   nnci_json_str(f, r->plugin);
   fputs(",\n  \"spec\": ", f);
   nnci_json_str(f, r->spec);

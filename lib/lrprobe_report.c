@@ -338,7 +338,8 @@ static void jarr(FILE *f, const double *v, size_t n, size_t stride)
 int nnc_lrprobe_report_json(const nnc_lrprobe_result *r, FILE *f)
 {
   const nnc_lrprobe_opts *o = &r->opts;
-  fputs("{\n  \"tool\": \"lrprobe\",\n  \"plugin\": ", f);
+  nnci_json_head(f, "lrprobe", NNCI_SCHEMA_LRPROBE);
+  fputs("\n  \"plugin\": ", f);
   nnci_json_str(f, r->plugin);
   fputs(",\n  \"spec\": ", f);
   nnci_json_str(f, r->spec);
@@ -353,7 +354,7 @@ int nnc_lrprobe_report_json(const nnc_lrprobe_result *r, FILE *f)
   nnci_json_num(f, o->start);
   fputs(", \"end\": ", f);
   nnci_json_num(f, o->end);
-  fprintf(f, ", \"steps\": %zu, \"runs\": %zu, \"batch\": %zu,\n  \"beta\": ",
+  fprintf(f, ", \"steps\": %zu, \"nruns\": %zu, \"batch\": %zu,\n  \"beta\": ",
           o->steps, o->runs, o->batch);
   nnci_json_num(f, o->beta);
   fputs(", \"stop_factor\": ", f);

@@ -411,7 +411,8 @@ tail:
 
 int nnc_gradcheck_report_json(const nnc_gradcheck_result *r, FILE *f)
 {
-  fputs("{\n  \"tool\": \"gradcheck\",\n  \"plugin\": ", f);
+  nnci_json_head(f, "gradcheck", NNCI_SCHEMA_GRADCHECK);
+  fputs("\n  \"plugin\": ", f);
   nnci_json_str(f, r->plugin);
   fputs(",\n  \"spec\": ", f);
   nnci_json_str(f, r->spec);

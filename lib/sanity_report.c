@@ -273,7 +273,8 @@ static void jdata(FILE *f, const nnc_sanity_result *r, int i)
 int nnc_sanity_report_json(const nnc_sanity_result *r, FILE *f)
 {
   const nnc_sanity_opts *o = &r->opts;
-  fputs("{\n  \"tool\": \"sanity\",\n  \"plugin\": ", f);
+  nnci_json_head(f, "sanity", NNCI_SCHEMA_SANITY);
+  fputs("\n  \"plugin\": ", f);
   nnci_json_str(f, r->plugin);
   fputs(",\n  \"spec\": ", f);
   nnci_json_str(f, r->spec);

@@ -1,6 +1,7 @@
 #include "config.h"
 #include "cli.h"
 #include <nncheck/isolate.h>
+#include <nncheck/baseline.h>
 #include <nncheck/nncheck.h>
 #include <errno.h>
 #include <math.h>
@@ -10,9 +11,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 const char *cli_tool = "nncheck";
+cli_output cli_out = {0, 0, CLI_COLOR_AUTO, 0};
+cli_baseline cli_bl = {NULL, NULL, 10, 1e-10, NULL, 0};
 
 void cli_error(const char *fmt, ...)
 {
@@ -105,7 +109,9 @@ int cli_list_plugins(void)
 
 void cli_print_text_plots(int rc, char *text, const char *err)
 {
-  if (rc == NNC_OK && text) {
+  if (rc == NNC_OK && text && cli_out.quiet) {
+    /* --quiet: only the verdict line */
+  } else if (rc == NNC_OK && text) {
     fputs("\n", stdout);
     fputs(text, stdout);
     fflush(stdout);
@@ -117,19 +123,19 @@ void cli_print_text_plots(int rc, char *text, const char *err)
 static nnc_isolate_opts cli_iso;
 static int cli_iso_set;
 static const char *cli_out_path;
-static nnc_afile cli_out;
+static nnc_afile cli_outfile;
 
 /* atexit, in the process that printed the report: into place, unless a
  * plugin callback is ending the process or nothing was written. */
 static void cli_out_commit(void)
 {
-  if (!cli_out.f || nnc_isolate_in_callback())
+  if (!cli_outfile.f || nnc_isolate_in_callback())
     return;
   fflush(stdout);
   char err[1024];
   if (lseek(STDOUT_FILENO, 0, SEEK_CUR) <= 0)
-    nnc_afile_abort(&cli_out);
-  else if (nnc_afile_commit(&cli_out, err, sizeof err) != NNC_OK)
+    nnc_afile_abort(&cli_outfile);
+  else if (nnc_afile_commit(&cli_outfile, err, sizeof err) != NNC_OK)
     cli_error("--output: %s", err);
 }
 
@@ -155,8 +161,11 @@ int cli_isolate(int *status)
   if (!cli_iso_set)
     cli_isolate_option(0, NULL);
   if (cli_out_path) {
+    /* the report goes to a file: no colour unless asked for */
+    if (cli_out.color_mode != CLI_COLOR_ALWAYS)
+      cli_out.color = 0;
     char err[1024];
-    if (nnc_afile_open(&cli_out, cli_out_path, "w", err, sizeof err)) {
+    if (nnc_afile_open(&cli_outfile, cli_out_path, "w", err, sizeof err)) {
       cli_error("--output: %s", err);
       *status = NNC_EXIT_USAGE;
       return 1;
@@ -170,9 +179,9 @@ int cli_isolate(int *status)
               "this process",
               nnc_strerror(rc));
   if (rc <= 0) {
-    if (cli_out.f) {
+    if (cli_outfile.f) {
       fflush(stdout);
-      if (dup2(fileno(cli_out.f), STDOUT_FILENO) < 0) {
+      if (dup2(fileno(cli_outfile.f), STDOUT_FILENO) < 0) {
         cli_error("--output: %s: %s", cli_out_path, strerror(errno));
         exit(NNC_EXIT_USAGE);
       }
@@ -181,7 +190,7 @@ int cli_isolate(int *status)
     return 0;
   }
   /* the child committed the report, or it crashed: no temporary file */
-  nnc_afile_abort(&cli_out);
+  nnc_afile_abort(&cli_outfile);
   if (crash.kind == NNC_CRASH_INTERRUPTED) {
     /* the user's ^C (or a closed pipe): end as the child did, silently */
     signal(crash.signo, SIG_DFL);
@@ -190,4 +199,298 @@ int cli_isolate(int *status)
     cli_error("%s: %s", crash.text, crash.advice);
   }
   return 1;
+}
+
+/* ---- output conventions ------------------------------------------------- */
+
+int cli_output_option(int c, const char *arg)
+{
+  switch (c) {
+  case 'q':
+  case CLI_OPT_QUIET: cli_out.quiet = 1; return 1;
+  case 'v':
+  case CLI_OPT_VERBOSE: cli_out.verbose = 1; return 1;
+  case CLI_OPT_COLOR:
+    if (!strcmp(arg, "auto"))
+      cli_out.color_mode = CLI_COLOR_AUTO;
+    else if (!strcmp(arg, "always"))
+      cli_out.color_mode = CLI_COLOR_ALWAYS;
+    else if (!strcmp(arg, "never"))
+      cli_out.color_mode = CLI_COLOR_NEVER;
+    else {
+      cli_error("--color: '%s' is not one of auto, always, never", arg);
+      exit(NNC_EXIT_USAGE);
+    }
+    return 1;
+  case CLI_OPT_VERSION:
+    printf("%s (nncheck) %s\n", cli_tool, PACKAGE_VERSION);
+    exit(NNC_EXIT_OK);
+  }
+  return 0;
+}
+
+void cli_output_ready(void)
+{
+  if (cli_out.quiet && cli_out.verbose) {
+    cli_error("--quiet and --verbose contradict each other: choose one");
+    exit(NNC_EXIT_USAGE);
+  }
+  const char *nc = getenv("NO_COLOR");
+  switch (cli_out.color_mode) {
+  case CLI_COLOR_ALWAYS: cli_out.color = 1; break;
+  case CLI_COLOR_NEVER: cli_out.color = 0; break;
+  default: cli_out.color = isatty(1) && !(nc && *nc);
+  }
+}
+
+static void vline(const char *fmt, va_list ap)
+{
+  fprintf(stderr, "%s: ", cli_tool);
+  vfprintf(stderr, fmt, ap);
+  fputc('\n', stderr);
+}
+
+void cli_verbose(const char *fmt, ...)
+{
+  if (!cli_out.verbose)
+    return;
+  va_list ap;
+  va_start(ap, fmt);
+  vline(fmt, ap);
+  va_end(ap);
+}
+
+void cli_warn(const char *fmt, ...)
+{
+  if (cli_out.quiet)
+    return;
+  va_list ap;
+  va_start(ap, fmt);
+  vline(fmt, ap);
+  va_end(ap);
+}
+
+double cli_now(void)
+{
+  struct timespec t;
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}
+
+static char *report_buf;
+static size_t report_len;
+
+FILE *cli_report_begin(void)
+{
+  report_buf = NULL;
+  report_len = 0;
+  FILE *f = open_memstream(&report_buf, &report_len);
+  return f ? f : stdout;
+}
+
+/* The ANSI colour of a verdict word, or NULL. */
+static const char *word_color(const char *w, size_t n, int after_verdict)
+{
+#define IS(s) (n == sizeof(s) - 1 && !memcmp(w, s, n))
+  if (IS("PASS") || (after_verdict && IS("OK")))
+    return "\033[32m";
+  if (IS("WARN") || IS("INCONCLUSIVE"))
+    return "\033[33m";
+  if (IS("FAIL") || IS("ERROR") ||
+      (after_verdict && (IS("RISES") || IS("FLAT"))))
+    return "\033[31m";
+  return NULL;
+#undef IS
+}
+
+static int word_char(char c)
+{
+  return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+         (c >= '0' && c <= '9') || c == '_';
+}
+
+void cli_emit(FILE *f, const char *text)
+{
+  if (!cli_out.color || f != stdout) {
+    fputs(text, f);
+    return;
+  }
+  const char *p = text;
+  int bol = 1;
+  while (*p) {
+    int after_verdict = 0;
+    if (bol) {
+      static const char *const heads[] = {"verdict: ", "baseline comparison: "};
+      for (size_t k = 0; k < 2; k++) {
+        size_t hl = strlen(heads[k]);
+        if (!strncmp(p, heads[k], hl)) {
+          fwrite(p, 1, hl, f);
+          p += hl;
+          after_verdict = 1;
+          break;
+        }
+      }
+    }
+    bol = 0;
+    if (word_char(*p)) {
+      const char *q = p;
+      while (word_char(*q))
+        q++;
+      const char *c = word_color(p, (size_t)(q - p), after_verdict);
+      if (c)
+        fprintf(f, "%s\033[1m%.*s\033[0m", c, (int)(q - p), p);
+      else
+        fwrite(p, 1, (size_t)(q - p), f);
+      p = q;
+      continue;
+    }
+    bol = *p == '\n';
+    fputc(*p++, f);
+  }
+}
+
+/* Print the lines of text that --quiet keeps (or all of them). */
+static void emit_filtered(const char *text, const char *const *keep)
+{
+  if (!cli_out.quiet || !keep) {
+    cli_emit(stdout, text);
+    return;
+  }
+  for (const char *p = text; *p;) {
+    const char *nl = strchr(p, '\n');
+    size_t n = nl ? (size_t)(nl - p) + 1 : strlen(p);
+    int k = 0;
+    for (const char *const *h = keep; *h && !k; h++)
+      k = !strncmp(p, *h, strlen(*h));
+    if (k) {
+      char *line = strndup(p, n);
+      if (line)
+        cli_emit(stdout, line);
+      free(line);
+    }
+    p += n;
+  }
+}
+
+static const char *const quiet_keep[] = {"verdict:", "baseline comparison:",
+                                         "regression:", NULL};
+
+void cli_report_end(FILE *f)
+{
+  if (f == stdout) {
+    fflush(stdout);
+    return;
+  }
+  fclose(f);
+  if (report_buf)
+    emit_filtered(report_buf, quiet_keep);
+  fflush(stdout);
+  free(report_buf);
+  report_buf = NULL;
+}
+
+void cli_usage_output(FILE *f)
+{
+  fputs("  -q, --quiet       print only the verdict line (and errors); no\n"
+        "                    warnings [off]\n"
+        "  -v, --verbose     also say on stderr which plugin file was loaded,\n"
+        "                    with which settings, and how long it took [off]\n"
+        "  --color WHEN      colour the verdict words PASS, WARN, FAIL: auto\n"
+        "                    (when stdout is a terminal and NO_COLOR is unset\n"
+        "                    or empty), always or never [auto]\n"
+        "  --version         print the version and exit\n"
+        "  -h, --help        print this help and exit\n",
+        f);
+}
+
+void cli_usage_baseline(FILE *f)
+{
+  fputs("  --baseline FILE   compare this run with FILE, the --json report of\n"
+        "                    an earlier run: exit 1, naming each entry, when\n"
+        "                    one that did not FAIL there FAILs now, when one\n"
+        "                    is missing, or when a block's relative error\n"
+        "                    grew past the factor [no comparison]\n"
+        "  --baseline-factor F  growth limit: a block regresses when its\n"
+        "                    error exceeds F x max(baseline error, floor) [10]\n"
+        "  --baseline-floor E   errors below E are round-off: growth among\n"
+        "                    them is not a regression [1e-10]\n"
+        "  --write-baseline FILE  write this run's --json report to FILE\n"
+        "                    (atomically) as the baseline for later runs\n"
+        "                    [none]\n",
+        f);
+}
+
+void cli_usage_env(FILE *f)
+{
+  fputs("Environment:\n"
+        "  NNCHECK_PLUGIN_PATH  colon-separated directories searched first for\n"
+        "                    a PLUGIN given by name; then the build tree and\n"
+        "                    the installed plugin directory\n"
+        "  NO_COLOR          when set and not empty, no colour under\n"
+        "                    --color=auto\n",
+        f);
+}
+
+/* ---- CI baselines ------------------------------------------------------- */
+
+int cli_baseline_option(int c, const char *arg)
+{
+  switch (c) {
+  case CLI_OPT_BASELINE: cli_bl.path = arg; return 1;
+  case CLI_OPT_WRITE_BASELINE: cli_bl.write = arg; return 1;
+  case CLI_OPT_BASELINE_FACTOR:
+    cli_bl.factor = cli_double("--baseline-factor", arg, 1, 1e300);
+    return 1;
+  case CLI_OPT_BASELINE_FLOOR:
+    cli_bl.floor = cli_double("--baseline-floor", arg, 0, 1);
+    return 1;
+  }
+  return 0;
+}
+
+void cli_baseline_ready(const char *tool)
+{
+  if (!cli_bl.path)
+    return;
+  char err[8192];
+  int rc = nnc_baseline_load(cli_bl.path, tool, &cli_bl.text, &cli_bl.len, err,
+                             sizeof err);
+  if (rc != NNC_OK) {
+    cli_error("--baseline: %s", err);
+    exit(NNC_EXIT_USAGE);
+  }
+}
+
+int cli_baseline_show(int rc, const struct nnc_baseline_result *res,
+                      const char *err, int text_mode)
+{
+  if (rc != NNC_OK) {
+    cli_error("--baseline: %s", err);
+    return nnc_err_exit_status(rc);
+  }
+  char *text = NULL;
+  size_t len = 0;
+  FILE *m = open_memstream(&text, &len);
+  if (!m) {
+    cli_error("--baseline: out of memory");
+    return NNC_EXIT_USAGE;
+  }
+  nnc_baseline_report_text(res, m);
+  fclose(m);
+  if (text_mode) {
+    if (!cli_out.quiet)
+      fputc('\n', stdout);
+    emit_filtered(text, quiet_keep);
+    fflush(stdout);
+  } else
+    for (char *p = text; p && *p;) {
+      char *nl = strchr(p, '\n');
+      if (nl)
+        *nl = 0;
+      if (!cli_out.quiet || strncmp(p, "note:", 5))
+        fprintf(stderr, "%s: %s\n", cli_tool, p);
+      p = nl ? nl + 1 : p + strlen(p);
+    }
+  free(text);
+  return nnc_baseline_exit_status(res);
 }

@@ -3,6 +3,7 @@
  * documented status. */
 #include "config.h"
 #include "cli.h"
+#include <nncheck/baseline.h>
 #include <nncheck/nncheck.h>
 #include <getopt.h>
 #include <stdio.h>
@@ -28,11 +29,12 @@ static void usage(FILE *f)
       "  --h H             finite-difference step, relative to max(1,|x|)\n"
       "                    [1e-5 for double blocks, 1e-2 for float32 blocks]\n"
       "  --sweep-h         also sweep h over 1e-1 .. 1e-10 and report the\n"
-      "                    error per step (plotted with --plots)\n"
+      "                    error per step (plotted with --plots) [off]\n"
       "  --part P          check only one loss part: data, reg or all\n"
       "                    [data, reg and all apart, when there is a reg term]\n"
-      "  --block NAME      check only this block\n"
-      "  --index I         with --block: check only this coordinate\n"
+      "  --block NAME      check only this block [every block]\n"
+      "  --index I         with --block: check only this coordinate [sampled,\n"
+      "                    see --samples]\n"
       "  --eval            evaluate in inference mode (dropout off) [train mode,\n"
       "                    dropout on under the fixed seed]\n"
       "  --reg-warn F      warn when a block's regularization gradient exceeds\n"
@@ -48,26 +50,33 @@ static void usage(FILE *f)
       "  --probes K        probes per block in projection mode [4]\n"
       "  --no-winners      ignore the plugin's winner fingerprint; infer kinks\n"
       "                    from one-sided differences [use it]\n"
-      "  --json            print the report as JSON\n"
-      "  --tap             print the report as TAP (one test per block and part)\n"
+      "  --json            print the report as JSON (schema\n"
+      "                    nncheck-gradcheck/1) [the text table]\n"
+      "  --tap             print the report as TAP (one test per block and\n"
+      "                    part) [the text table]\n"
       "  --plots DIR       write error plots (.dat, .gp, .png, .svg) into DIR\n"
+      "                    [no plots]\n"
       "  --dumb            draw the plots as text after the report (gnuplot's\n"
       "                    dumb terminal, 80 x 24) [off]\n"
       "  --list            list the bundled plugins and fixtures: name, kind,\n"
-      "                    description, tab-separated\n"
-      CLI_ISOLATE_HELP
-      "  -h, --help        this help\n"
+      "                    description, tab-separated, and exit\n",
+      f);
+  cli_usage_baseline(f);
+  fputs(CLI_ISOLATE_HELP, f);
+  cli_usage_output(f);
+  fputs(
       "\n"
       "Exit status:\n"
       "  0  every checked gradient passed (INCONCLUSIVE entries are reported,\n"
-      "     and fail only with --strict)\n"
-      "  1  a gradient problem was found (a block FAILed)\n"
-      "  2  usage or bad input: arguments, plugin file, ABI mismatch\n"
+      "     and fail only with --strict), and no regression from --baseline\n"
+      "  1  a gradient problem was found (a block FAILed), or --baseline\n"
+      "     found a regression\n"
+      "  2  usage or bad input: arguments, plugin file, ABI mismatch, a\n"
+      "     missing or malformed --baseline file\n"
       "  3  the plugin misbehaved: an error, NaN/Inf, a broken contract\n"
-      "\n"
-      "Plugins are searched in $NNCHECK_PLUGIN_PATH, the build tree and the\n"
-      "installed plugin directory.\n",
+      "\n",
       f);
+  cli_usage_env(f);
 }
 
 
@@ -105,13 +114,15 @@ int main(int argc, char **argv)
       {"dumb", no_argument, 0, OPT_DUMB},
       CLI_ISOLATE_LONGOPTS,
       {"help", no_argument, 0, 'h'},
+      CLI_OUTPUT_LONGOPTS,
+      CLI_BASELINE_LONGOPTS,
       {0, 0, 0, 0}};
   nnc_gradcheck_opts o;
   nnc_gradcheck_opts_init(&o);
   const char *args = "", *plots = NULL;
   int json = 0, tap = 0, list = 0, dumb = 0, c;
   opterr = 0;
-  while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+  while ((c = getopt_long(argc, argv, CLI_SHORTOPTS, longopts, NULL)) != -1) {
     switch (c) {
     case OPT_ARGS: args = optarg; break;
     case OPT_SEED: o.seed = cli_u64("--seed", optarg, 0, UINT64_MAX); break;
@@ -154,7 +165,7 @@ int main(int argc, char **argv)
     case OPT_DUMB: dumb = 1; break;
     case 'h': usage(stdout); return 0;
     default:
-      if (cli_isolate_option(c, optarg))
+      if (cli_isolate_option(c, optarg) || cli_output_option(c, optarg) || cli_baseline_option(c, optarg))
         break;
       if (optopt)
         cli_error("option '%s' needs a value or is unknown: see gradcheck "
@@ -166,6 +177,7 @@ int main(int argc, char **argv)
       return NNC_EXIT_USAGE;
     }
   }
+  cli_output_ready();
   if (list)
     return cli_list_plugins();
   if (optind != argc - 1) {
@@ -190,6 +202,7 @@ int main(int argc, char **argv)
   }
   if (plots)
     cli_mkdirs("--plots", plots);
+  cli_baseline_ready("gradcheck");
   int iso_status;
   if (cli_isolate(&iso_status))
     return iso_status;
@@ -200,6 +213,16 @@ int main(int argc, char **argv)
     cli_error("%s", err);
     return nnc_err_exit_status(rc);
   }
+  cli_verbose("loaded %s from %s (%s, %zu parameter blocks, args \"%s\")",
+              argv[optind], nnc_model_path(m),
+              nnc_model_kind(m) == NNC_KIND_NET ? "net" : "layer",
+              nnc_model_num_blocks(m), args);
+  cli_verbose("checking: seed %llu, %zu examples, %zu samples per block, "
+              "%zu burn-in steps, %s mode%s%s",
+              (unsigned long long)o.seed, o.examples, o.samples, o.burn_in,
+              o.train ? "training" : "inference",
+              o.project ? ", projection" : "", o.audits ? "" : ", no audits");
+  double t0 = cli_now();
   nnc_gradcheck_result *res = NULL;
   rc = nnc_gradcheck(m, &o, &res);
   if (!res) {
@@ -207,16 +230,47 @@ int main(int argc, char **argv)
     nnc_model_close(m);
     return NNC_EXIT_USAGE;
   }
+  cli_verbose("checked in %.3g s: %zu loss evaluations, %zu backward calls",
+              cli_now() - t0, res->loss_evals, res->backward_calls);
   if (json)
     nnc_gradcheck_report_json(res, stdout);
   else if (tap)
     nnc_gradcheck_report_tap(res, stdout);
-  else
-    nnc_gradcheck_report_text(res, stdout);
+  else {
+    FILE *f = cli_report_begin();
+    nnc_gradcheck_report_text(res, f);
+    cli_report_end(f);
+  }
   fflush(stdout);
   int status = nnc_gradcheck_exit_status(res);
   if (rc != NNC_OK)
     cli_error("%s", res->error_msg);
+  if (cli_bl.path) {
+    nnc_baseline_opts bo = {cli_bl.factor, cli_bl.floor};
+    nnc_baseline_result *br = NULL;
+    int brc = nnc_baseline_compare_gradcheck(cli_bl.text, cli_bl.len, res, &bo,
+                                             &br, err, sizeof err);
+    int bst = cli_baseline_show(brc, br, err, !json && !tap);
+    if (status == NNC_EXIT_OK)
+      status = bst;
+    nnc_baseline_free(br);
+    free(cli_bl.text);
+  }
+  if (cli_bl.write) {
+    if (res->error != NNC_OK) {
+      cli_error("--write-baseline: the run stopped with an error: no "
+                "baseline written to %s",
+                cli_bl.write);
+      if (status == NNC_EXIT_OK)
+        status = NNC_EXIT_USAGE;
+    } else if ((rc = nnc_baseline_write_gradcheck(res, cli_bl.write, err,
+                                                  sizeof err)) != NNC_OK) {
+      cli_error("--write-baseline: %s", err);
+      if (status == NNC_EXIT_OK)
+        status = nnc_err_exit_status(rc);
+    } else
+      cli_verbose("baseline written to %s", cli_bl.write);
+  }
   if (dumb && res->nblocks) {
     char *text = NULL;
     int drc = nnc_gradcheck_plots_text(res, &text, err, sizeof err);
@@ -225,7 +279,7 @@ int main(int argc, char **argv)
   if (plots && res->nblocks) {
     int prc = nnc_gradcheck_plots(res, plots, err, sizeof err);
     if (prc == NNC_PLOTS_UNRENDERED)
-      cli_error("--plots: %s", err); /* a warning: the verdict stands */
+      cli_warn("--plots: %s", err); /* a warning: the verdict stands */
     else if (prc != NNC_OK) {
       cli_error("--plots: %s", err);
       if (status == NNC_EXIT_OK)

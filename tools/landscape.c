@@ -65,11 +65,12 @@ static void usage(FILE *f)
       "  --grid N            points per axis of the 2D slice and of the\n"
       "                      trajectory plane, odd; 0: no 2D slice [31]\n"
       "  --no-slices         no 1D or 2D slices (only line or trajectory)\n"
+      "                      [slices on]\n"
       "\n"
       "Line L((1-t) A + t B), t in [-0.5, 1.5], on the training and\n"
       "validation splits:\n"
       "  --from CKPT         A [the current point]\n"
-      "  --from-init         A is the plugin's initial parameters\n"
+      "  --from-init         A is the plugin's initial parameters [off]\n"
       "  --to CKPT           B [the current point]\n"
       "  --line-points N     points, rounded up to 4k+1 [41]\n"
       "  --line-examples N   examples per split, a seeded sample; 0: all "
@@ -80,20 +81,26 @@ static void usage(FILE *f)
       "Trajectory:\n"
       "  --trajectory CKPT   a checkpoint of the run, in order; repeat it, or\n"
       "                      list further CHECKPOINT arguments after PLUGIN\n"
+      "                      [no trajectory]\n"
       "  --plane P           ends (the first and last checkpoints lie in the\n"
       "                      plane) or pca (the two main directions) [ends]\n"
       "\n"
       "Output:\n"
       "  --jobs N            threads (through the plugin's clone()); the\n"
       "                      numbers do not depend on it [online cores]\n"
-      "  --json              print the report as JSON\n"
+      "  --json              print the report as JSON (schema\n"
+      "                      nncheck-landscape/1) [the text report]\n"
       "  --plots DIR         write the pictures (.dat, .gp, .png, .svg) into\n"
       "                      DIR: landscape_1d, landscape_2d_contour,\n"
       "                      landscape_2d_heatmap, landscape_line,\n"
-      "                      landscape_line_acc, landscape_trajectory\n"
-      "  --list              list the bundled plugins and fixtures\n"
-      CLI_ISOLATE_HELP
-      "  -h, --help          this help\n"
+      "                      landscape_line_acc, landscape_trajectory [no\n"
+      "                      plots]\n"
+      "  --list              list the bundled plugins and fixtures: name,\n"
+      "                      kind, description, tab-separated, and exit\n",
+      f);
+  fputs(CLI_ISOLATE_HELP, f);
+  cli_usage_output(f);
+  fputs(
       "\n"
       "Exit status:\n"
       "  0  the pictures were made (without gnuplot: their data and scripts,\n"
@@ -104,10 +111,9 @@ static void usage(FILE *f)
       "     missing, corrupt or mismatched checkpoint\n"
       "  3  the plugin misbehaved: an error, NaN/Inf at the current point, a\n"
       "     broken contract\n"
-      "\n"
-      "Plugins are searched in $NNCHECK_PLUGIN_PATH, the build tree and the\n"
-      "installed plugin directory.\n",
+      "\n",
       f);
+  cli_usage_env(f);
 }
 
 
@@ -116,6 +122,7 @@ static void usage(FILE *f)
 typedef struct progress {
   double last;
   const char *stage;
+  int tty;       /* stderr is a terminal: a bar; else a line per stage */
 } progress;
 
 static double now(void)
@@ -130,6 +137,11 @@ static void on_progress(void *user, const char *stage, size_t done,
 {
   progress *p = user;
   double t = now();
+  if (!p->tty) { /* --verbose on a pipe: one line per finished stage */
+    if (done == total)
+      fprintf(stderr, "landscape: %s %zu/%zu done\n", stage, done, total);
+    return;
+  }
   if (done < total && p->stage == stage && t - p->last < 0.1)
     return;
   p->last = t;
@@ -300,6 +312,7 @@ int main(int argc, char **argv)
       {"list", no_argument, 0, OPT_LIST},
       CLI_ISOLATE_LONGOPTS,
       {"help", no_argument, 0, 'h'},
+      CLI_OUTPUT_LONGOPTS,
       {0, 0, 0, 0}};
   nnc_landscape_opts o;
   nnc_landscape_opts_init(&o);
@@ -317,7 +330,7 @@ int main(int argc, char **argv)
   }
   int c;
   opterr = 0;
-  while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+  while ((c = getopt_long(argc, argv, CLI_SHORTOPTS, longopts, NULL)) != -1) {
     switch (c) {
     case OPT_ARGS: t.args = optarg; break;
     case OPT_SEED: o.seed = cli_u64("--seed", optarg, 0, UINT64_MAX); break;
@@ -411,7 +424,7 @@ int main(int argc, char **argv)
     case OPT_LIST: t.list = 1; break;
     case 'h': usage(stdout); free(t.traj); return 0;
     default:
-      if (cli_isolate_option(c, optarg))
+      if (cli_isolate_option(c, optarg) || cli_output_option(c, optarg))
         break;
       if (optopt)
         cli_error("option '%s' needs a value or is unknown: see landscape "
@@ -423,6 +436,7 @@ int main(int argc, char **argv)
       goto usage;
     }
   }
+  cli_output_ready();
   if (t.list) {
     free(t.traj);
     return cli_list_plugins();
@@ -486,6 +500,11 @@ int main(int argc, char **argv)
     goto out;
   }
   nnc_model *m = h.m;
+  cli_verbose("loaded %s from %s (%s, %zu parameter blocks, args \"%s\")",
+              plugin, nnc_model_path(m),
+              nnc_model_kind(m) == NNC_KIND_NET ? "net" : "layer",
+              nnc_model_num_blocks(m), t.args);
+  double t0 = cli_now();
   if ((rc = nnc_model_select(m, t.examples, o.seed)) != NNC_OK) {
     cli_error("%s", nnc_model_error(m));
     status = nnc_err_exit_status(rc);
@@ -527,8 +546,8 @@ int main(int argc, char **argv)
     status = NNC_EXIT_USAGE;
     goto out;
   }
-  progress prog = {0, NULL};
-  if (isatty(2)) {
+  progress prog = {0, NULL, isatty(2)};
+  if ((prog.tty && !cli_out.quiet) || cli_out.verbose) {
     o.progress = on_progress;
     o.user = &prog;
   }
@@ -550,7 +569,7 @@ int main(int argc, char **argv)
       status = NNC_EXIT_USAGE;
       goto out;
     }
-    if (isatty(2))
+    if ((isatty(2) && !cli_out.quiet) || cli_out.verbose)
       fprintf(stderr, "landscape: training %g epochs\n", t.epochs);
     rc = nnc_train(m, &tr, &h.log);
     if (rc != NNC_OK || h.s.failed) {
@@ -604,30 +623,52 @@ int main(int argc, char **argv)
   if (rc == NNC_OK && h.s.n >= 2)
     rc = nnc_landscape_trajectory(ls, (const nnc_checkpoint *const *)h.s.c,
                                   NULL, h.s.n);
-  if (t.json)
-    nnc_landscape_report_json(ls, stdout);
-  else
-    nnc_landscape_report_text(ls, stdout);
-  fflush(stdout);
-  if (rc != NNC_OK) {
-    cli_error("%s", nnc_landscape_error(ls));
+  cli_verbose("computed in %.3g s", cli_now() - t0);
+  if (rc != NNC_OK)
     status = nnc_err_exit_status(rc);
-  }
   const nnc_landscape_result *r = nnc_landscape_get(ls);
+  char barrier[512] = "";
   if (status == NNC_EXIT_OK && !isnan(t.fail_barrier) && r->has_line)
     for (int k = 0; k < r->line.nsplits; k++)
       if (r->line.barrier[k] > t.fail_barrier) {
-        cli_error("--fail-on-barrier: on the %s split the loss rises %.4g "
-                  "above the straight interpolation (limit %g)",
-                  k ? "validation" : "training", r->line.barrier[k],
-                  t.fail_barrier);
+        snprintf(barrier, sizeof barrier,
+                 "--fail-on-barrier: on the %s split the loss rises %.4g "
+                 "above the straight interpolation (limit %g)",
+                 k ? "validation" : "training", r->line.barrier[k],
+                 t.fail_barrier);
         status = NNC_EXIT_PROBLEM;
         break;
       }
+  if (t.json)
+    nnc_landscape_report_json(ls, stdout);
+  else {
+    /* the text report ends, like every tool's, in one verdict line */
+    FILE *f = cli_report_begin();
+    nnc_landscape_report_text(ls, f);
+    if (rc != NNC_OK)
+      fprintf(f, "\nverdict: ERROR (%s) -- exit %d\n", nnc_err_name(rc),
+              status);
+    else if (barrier[0])
+      fprintf(f, "\nverdict: FAIL (a barrier on the line above %g) -- exit "
+                 "%d\n",
+              t.fail_barrier, status);
+    else
+      fprintf(f, "\nverdict: OK (the pictures were computed%s) -- exit %d\n",
+              !isnan(t.fail_barrier) ? "; no barrier on the line above the "
+                                       "limit"
+                                     : "",
+              status);
+    cli_report_end(f);
+  }
+  fflush(stdout);
+  if (rc != NNC_OK)
+    cli_error("%s", nnc_landscape_error(ls));
+  if (barrier[0])
+    cli_error("%s", barrier);
   if (t.plots) {
     int prc = nnc_landscape_plots(ls, t.plots, err, sizeof err);
     if (prc == NNC_LANDSCAPE_UNRENDERED) {
-      cli_error("--plots: %s", err); /* a warning: data and scripts exist */
+      cli_warn("--plots: %s", err); /* a warning: data and scripts exist */
     } else if (prc != NNC_OK) {
       cli_error("--plots: %s", err);
       if (status == NNC_EXIT_OK)

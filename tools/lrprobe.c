@@ -47,8 +47,9 @@ static void usage(FILE *f)
       "  --end LR        last learning rate of the ladder [10]\n"
       "  --steps N       rungs of the ladder, one step each [100]\n"
       "  --runs K        repetitions with different seeds [3]\n"
-      "  --optim RULE    update rule: sgd, momentum, nesterov, adagrad,\n"
-      "                  rmsprop, adam (the notes' other defaults) [sgd]\n"
+      "  --rule RULE     update rule: sgd, momentum, nesterov, adagrad,\n"
+      "                  rmsprop, adam (the notes' other defaults); also\n"
+      "                  spelled --optim [sgd]\n"
       "  --batch N       examples per step [32]\n"
       "  --beta B        smoothing of the recorded loss: an exponential\n"
       "                  moving average, bias-corrected [0.98]\n"
@@ -58,13 +59,18 @@ static void usage(FILE *f)
       "                  standard errors of the difference if more [0.05]\n"
       "  --no-sweep      skip the step sweep along -grad [run it]\n"
       "  --plots DIR     write lrprobe_loss, lrprobe_steps and lrprobe_ratio\n"
-      "                  (.dat, .gp, .png, .svg) into DIR\n"
+      "                  (.dat, .gp, .png, .svg) into DIR [no plots]\n"
       "  --dumb          draw the plots as text after the report (gnuplot's\n"
       "                  dumb terminal, 80 x 24) [off]\n"
-      "  --json          print the report as JSON\n"
-      "  --tap           print the report as TAP\n"
-      CLI_ISOLATE_HELP
-      "  -h, --help      this help\n"
+      "  --json          print the report as JSON (schema nncheck-lrprobe/1)\n"
+      "                  [the text report]\n"
+      "  --tap           print the report as TAP [the text report]\n"
+      "  --list          list the bundled plugins and fixtures: name, kind,\n"
+      "                  description, tab-separated, and exit\n",
+      f);
+  fputs(CLI_ISOLATE_HELP, f);
+  cli_usage_output(f);
+  fputs(
       "\n"
       "Exit status:\n"
       "  0  a usable range was found (the smoothed loss fell enough below\n"
@@ -80,15 +86,15 @@ static void usage(FILE *f)
       "  3  the plugin misbehaved: an error or NaN/Inf at the starting point,\n"
       "     or an error during the ladder (NaN/Inf during the ladder is its\n"
       "     expected end, not misbehaviour)\n"
-      "\n"
-      "Plugins are searched in $NNCHECK_PLUGIN_PATH, the build tree and the\n"
-      "installed plugin directory.\n",
+      "\n",
       f);
+  cli_usage_env(f);
 }
 
 enum {
   OPT_ARGS = 256, OPT_SEED, OPT_START, OPT_END, OPT_STEPS, OPT_RUNS,
-  OPT_OPTIM, OPT_BATCH, OPT_BETA, OPT_MINDROP, OPT_NOSWEEP, OPT_PLOTS, OPT_JSON, OPT_TAP, OPT_DUMB
+  OPT_OPTIM, OPT_BATCH, OPT_BETA, OPT_MINDROP, OPT_NOSWEEP, OPT_PLOTS, OPT_JSON, OPT_TAP, OPT_DUMB,
+  OPT_LIST, OPT_OPTIM_OLD
 };
 
 int main(int argc, char **argv)
@@ -101,7 +107,8 @@ int main(int argc, char **argv)
       {"end", required_argument, 0, OPT_END},
       {"steps", required_argument, 0, OPT_STEPS},
       {"runs", required_argument, 0, OPT_RUNS},
-      {"optim", required_argument, 0, OPT_OPTIM},
+      {"rule", required_argument, 0, OPT_OPTIM},
+      {"optim", required_argument, 0, OPT_OPTIM_OLD}, /* old spelling */
       {"batch", required_argument, 0, OPT_BATCH},
       {"beta", required_argument, 0, OPT_BETA},
       {"min-drop", required_argument, 0, OPT_MINDROP},
@@ -111,14 +118,16 @@ int main(int argc, char **argv)
       {"json", no_argument, 0, OPT_JSON},
       {"tap", no_argument, 0, OPT_TAP},
       CLI_ISOLATE_LONGOPTS,
+      {"list", no_argument, 0, OPT_LIST},
       {"help", no_argument, 0, 'h'},
+      CLI_OUTPUT_LONGOPTS,
       {0, 0, 0, 0}};
   nnc_lrprobe_opts o;
   nnc_lrprobe_opts_init(&o);
   const char *args = "", *plots = NULL;
-  int json = 0, tap = 0, dumb = 0, c;
+  int json = 0, tap = 0, dumb = 0, list = 0, c;
   opterr = 0;
-  while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+  while ((c = getopt_long(argc, argv, CLI_SHORTOPTS, longopts, NULL)) != -1) {
     switch (c) {
     case OPT_ARGS: args = optarg; break;
     case OPT_SEED: o.seed = cli_u64("--seed", optarg, 0, UINT64_MAX - 256); break;
@@ -127,10 +136,11 @@ int main(int argc, char **argv)
     case OPT_STEPS: o.steps = cli_u64("--steps", optarg, 2, 10000); break;
     case OPT_RUNS: o.runs = cli_u64("--runs", optarg, 1, 256); break;
     case OPT_OPTIM:
+    case OPT_OPTIM_OLD:
       if ((o.rule = nnc_rule_parse(optarg)) < 0) {
-        cli_error("--optim: '%s' is not one of sgd, momentum, nesterov, "
+        cli_error("%s: '%s' is not one of sgd, momentum, nesterov, "
                   "adagrad, rmsprop, adam",
-                  optarg);
+                  c == OPT_OPTIM ? "--rule" : "--optim", optarg);
         return NNC_EXIT_USAGE;
       }
       break;
@@ -144,9 +154,10 @@ int main(int argc, char **argv)
     case OPT_DUMB: dumb = 1; break;
     case OPT_JSON: json = 1; break;
     case OPT_TAP: tap = 1; break;
+    case OPT_LIST: list = 1; break;
     case 'h': usage(stdout); return 0;
     default:
-      if (cli_isolate_option(c, optarg))
+      if (cli_isolate_option(c, optarg) || cli_output_option(c, optarg))
         break;
       if (optopt)
         cli_error("option '%s' needs a value or is unknown: see lrprobe "
@@ -157,8 +168,12 @@ int main(int argc, char **argv)
       return NNC_EXIT_USAGE;
     }
   }
+  cli_output_ready();
+  if (list)
+    return cli_list_plugins();
   if (optind != argc - 1) {
-    cli_error(optind >= argc ? "no PLUGIN given: see lrprobe --help"
+    cli_error(optind >= argc ? "no PLUGIN given: see lrprobe --help or "
+                               "lrprobe --list"
                              : "one PLUGIN expected, got %d arguments: see "
                                "lrprobe --help",
               argc - optind);
@@ -188,6 +203,15 @@ int main(int argc, char **argv)
     cli_error("%s", err);
     return nnc_err_exit_status(rc);
   }
+  cli_verbose("loaded %s from %s (%s, %zu parameter blocks, args \"%s\")",
+              argv[optind], nnc_model_path(m),
+              nnc_model_kind(m) == NNC_KIND_NET ? "net" : "layer",
+              nnc_model_num_blocks(m), args);
+  cli_verbose("probing: seed %llu, lr %g .. %g in %zu rungs, %zu runs, "
+              "batch %zu",
+              (unsigned long long)o.seed, o.start, o.end, o.steps, o.runs,
+              o.batch);
+  double t0 = cli_now();
   nnc_lrprobe_result *res = NULL;
   rc = nnc_lrprobe(m, NULL, &o, &res);
   if (!res) {
@@ -195,12 +219,16 @@ int main(int argc, char **argv)
     nnc_model_close(m);
     return NNC_EXIT_USAGE;
   }
+  cli_verbose("probed in %.3g s", cli_now() - t0);
   if (json)
     nnc_lrprobe_report_json(res, stdout);
   else if (tap)
     nnc_lrprobe_report_tap(res, stdout);
-  else
-    nnc_lrprobe_report_text(res, stdout);
+  else {
+    FILE *f = cli_report_begin();
+    nnc_lrprobe_report_text(res, f);
+    cli_report_end(f);
+  }
   fflush(stdout);
   int status = nnc_lrprobe_exit_status(res);
   if (rc != NNC_OK)
@@ -213,7 +241,7 @@ int main(int argc, char **argv)
   if (plots && res->nruns && res->error == NNC_OK) {
     int prc = nnc_lrprobe_plots(res, plots, err, sizeof err);
     if (prc == NNC_PLOTS_UNRENDERED)
-      cli_error("--plots: %s", err); /* a warning: the verdict stands */
+      cli_warn("--plots: %s", err); /* a warning: the verdict stands */
     else if (prc != NNC_OK) {
       cli_error("--plots: %s", err);
       if (status == NNC_EXIT_OK)

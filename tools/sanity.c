@@ -3,6 +3,7 @@
  * documented status. */
 #include "config.h"
 #include "cli.h"
+#include <nncheck/baseline.h>
 #include <nncheck/nncheck.h>
 #include <nncheck/sanity.h>
 #include <getopt.h>
@@ -41,38 +42,44 @@ static void usage(FILE *f)
       "                    weights, batches [1]\n"
       "  --check NAME      run only this check (chance, reg, overfit, baseline,\n"
       "                    init); repeat for several [all]\n"
-      "  --sample N        training examples evaluated one by one at chance\n"
-      "                    and forming the init batch [100]\n"
+      "  --examples N      training examples evaluated one by one at chance\n"
+      "                    and forming the init batch (also --sample) [100]\n"
       "  --subset N        examples to overfit (and for the baseline) [20]\n"
       "  --epochs N        training budget per run, in epochs of full-subset\n"
       "                    batches [300]\n"
-      "  --json            print the report as JSON\n"
+      "  --json            print the report as JSON (schema\n"
+      "                    nncheck-sanity/1) [the text table]\n"
       "  --tap             print the report as TAP (one test per check)\n"
+      "                    [the text table]\n"
       "  --plots DIR       write the plots (.dat, .gp, .png, .svg) into DIR;\n"
       "                    without gnuplot the .dat and .gp are still written\n"
-      "                    and a warning says how to render them\n"
+      "                    and a warning says how to render them [no plots]\n"
       "  --dumb            draw the plots as text after the report (gnuplot's\n"
       "                    dumb terminal, 80 x 24) [off]\n"
       "  --list            list the bundled plugins and fixtures: name, kind,\n"
-      "                    description, tab-separated\n"
-      CLI_ISOLATE_HELP
-      "  -h, --help        this help\n"
+      "                    description, tab-separated, and exit\n",
+      f);
+  cli_usage_baseline(f);
+  fputs(CLI_ISOLATE_HELP, f);
+  cli_usage_output(f);
+  fputs(
       "\n"
       "Exit status:\n"
-      "  0  every check that ran passed (WARN and SKIP allowed)\n"
-      "  1  a check FAILed\n"
-      "  2  usage or bad input: arguments, plugin file, ABI mismatch\n"
+      "  0  every check that ran passed (WARN and SKIP allowed), and no\n"
+      "     regression from --baseline\n"
+      "  1  a check FAILed, or --baseline found a regression\n"
+      "  2  usage or bad input: arguments, plugin file, ABI mismatch, a\n"
+      "     missing or malformed --baseline file\n"
       "  3  the plugin misbehaved: an error, NaN/Inf, a broken contract\n"
-      "\n"
-      "Plugins are searched in $NNCHECK_PLUGIN_PATH, the build tree and the\n"
-      "installed plugin directory.\n",
+      "\n",
       f);
+  cli_usage_env(f);
 }
 
 
 enum {
   OPT_ARGS = 256, OPT_SEED, OPT_CHECK, OPT_SAMPLE, OPT_SUBSET, OPT_EPOCHS,
-  OPT_JSON, OPT_TAP, OPT_PLOTS, OPT_DUMB, OPT_LIST
+  OPT_JSON, OPT_TAP, OPT_PLOTS, OPT_DUMB, OPT_LIST, OPT_SAMPLE_OLD
 };
 
 int main(int argc, char **argv)
@@ -82,7 +89,8 @@ int main(int argc, char **argv)
       {"args", required_argument, 0, OPT_ARGS},
       {"seed", required_argument, 0, OPT_SEED},
       {"check", required_argument, 0, OPT_CHECK},
-      {"sample", required_argument, 0, OPT_SAMPLE},
+      {"examples", required_argument, 0, OPT_SAMPLE},
+      {"sample", required_argument, 0, OPT_SAMPLE_OLD}, /* old spelling */
       {"subset", required_argument, 0, OPT_SUBSET},
       {"epochs", required_argument, 0, OPT_EPOCHS},
       {"json", no_argument, 0, OPT_JSON},
@@ -92,6 +100,8 @@ int main(int argc, char **argv)
       {"list", no_argument, 0, OPT_LIST},
       CLI_ISOLATE_LONGOPTS,
       {"help", no_argument, 0, 'h'},
+      CLI_OUTPUT_LONGOPTS,
+      CLI_BASELINE_LONGOPTS,
       {0, 0, 0, 0}};
   nnc_sanity_opts o;
   nnc_sanity_opts_init(&o);
@@ -99,7 +109,7 @@ int main(int argc, char **argv)
   int json = 0, tap = 0, list = 0, dumb = 0, c;
   unsigned checks = 0;
   opterr = 0;
-  while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+  while ((c = getopt_long(argc, argv, CLI_SHORTOPTS, longopts, NULL)) != -1) {
     switch (c) {
     case OPT_ARGS: args = optarg; break;
     case OPT_SEED: o.seed = cli_u64("--seed", optarg, 0, UINT64_MAX); break;
@@ -114,7 +124,8 @@ int main(int argc, char **argv)
       checks |= 1u << id;
       break;
     }
-    case OPT_SAMPLE: o.sample = cli_u64("--sample", optarg, 2, 1000000); break;
+    case OPT_SAMPLE: o.sample = cli_u64("--examples", optarg, 2, 1000000); break;
+    case OPT_SAMPLE_OLD: o.sample = cli_u64("--sample", optarg, 2, 1000000); break;
     case OPT_SUBSET: o.subset = cli_u64("--subset", optarg, 2, 100000); break;
     case OPT_EPOCHS: o.epochs = cli_u64("--epochs", optarg, 1, 1000000); break;
     case OPT_JSON: json = 1; break;
@@ -124,7 +135,7 @@ int main(int argc, char **argv)
     case OPT_LIST: list = 1; break;
     case 'h': usage(stdout); return 0;
     default:
-      if (cli_isolate_option(c, optarg))
+      if (cli_isolate_option(c, optarg) || cli_output_option(c, optarg) || cli_baseline_option(c, optarg))
         break;
       if (optopt)
         cli_error("option '%s' needs a value or is unknown: see sanity --help",
@@ -134,6 +145,7 @@ int main(int argc, char **argv)
       return NNC_EXIT_USAGE;
     }
   }
+  cli_output_ready();
   if (list)
     return cli_list_plugins();
   if (optind != argc - 1) {
@@ -157,6 +169,7 @@ int main(int argc, char **argv)
     o.checks = checks;
   if (plots)
     cli_mkdirs("--plots", plots);
+  cli_baseline_ready("sanity");
   int iso_status;
   if (cli_isolate(&iso_status))
     return iso_status;
@@ -167,6 +180,13 @@ int main(int argc, char **argv)
     cli_error("%s", err);
     return nnc_err_exit_status(rc);
   }
+  cli_verbose("loaded %s from %s (%s, %zu parameter blocks, args \"%s\")",
+              argv[optind], nnc_model_path(m),
+              nnc_model_kind(m) == NNC_KIND_NET ? "net" : "layer",
+              nnc_model_num_blocks(m), args);
+  cli_verbose("checking: seed %llu, %zu examples, subset %zu, %zu epochs",
+              (unsigned long long)o.seed, o.sample, o.subset, o.epochs);
+  double t0 = cli_now();
   nnc_sanity_result *res = NULL;
   rc = nnc_sanity(m, &o, &res);
   if (!res) {
@@ -174,22 +194,22 @@ int main(int argc, char **argv)
     nnc_model_close(m);
     return NNC_EXIT_USAGE;
   }
+  cli_verbose("checked in %.3g s", cli_now() - t0);
+  FILE *rep = json || tap ? stdout : cli_report_begin();
   if (json)
     nnc_sanity_report_json(res, stdout);
   else if (tap)
     nnc_sanity_report_tap(res, stdout);
   else
-    nnc_sanity_report_text(res, stdout);
+    nnc_sanity_report_text(res, rep);
   int status = nnc_sanity_exit_status(res);
-  if (rc != NNC_OK)
-    cli_error("%s", res->error_msg);
   if (dumb && res->kind == NNC_KIND_NET) {
     char *text = NULL;
     int prc = nnc_sanity_plots_text(res, 80, 24, &text, err, sizeof err);
     if (prc == NNC_OK && text && *text)
-      printf("\n%s", text);
+      fprintf(rep, "\n%s", text);
     else if (prc == NNC_SANITY_UNRENDERED)
-      cli_error("--dumb: %s", err); /* a warning: the checks stand */
+      cli_warn("--dumb: %s", err); /* a warning: the checks stand */
     else if (prc != NNC_OK) {
       cli_error("--dumb: %s", err);
       if (status == NNC_EXIT_OK)
@@ -197,11 +217,41 @@ int main(int argc, char **argv)
     }
     free(text);
   }
+  if (rep != stdout)
+    cli_report_end(rep);
   fflush(stdout);
+  if (rc != NNC_OK)
+    cli_error("%s", res->error_msg);
+  if (cli_bl.path) {
+    nnc_baseline_opts bo = {cli_bl.factor, cli_bl.floor};
+    nnc_baseline_result *br = NULL;
+    int brc = nnc_baseline_compare_sanity(cli_bl.text, cli_bl.len, res, &bo,
+                                          &br, err, sizeof err);
+    int bst = cli_baseline_show(brc, br, err, !json && !tap);
+    if (status == NNC_EXIT_OK)
+      status = bst;
+    nnc_baseline_free(br);
+    free(cli_bl.text);
+  }
+  if (cli_bl.write) {
+    if (res->error != NNC_OK) {
+      cli_error("--write-baseline: the run stopped with an error: no "
+                "baseline written to %s",
+                cli_bl.write);
+      if (status == NNC_EXIT_OK)
+        status = NNC_EXIT_USAGE;
+    } else if ((rc = nnc_baseline_write_sanity(res, cli_bl.write, err,
+                                               sizeof err)) != NNC_OK) {
+      cli_error("--write-baseline: %s", err);
+      if (status == NNC_EXIT_OK)
+        status = nnc_err_exit_status(rc);
+    } else
+      cli_verbose("baseline written to %s", cli_bl.write);
+  }
   if (plots && res->kind == NNC_KIND_NET) {
     int prc = nnc_sanity_plots(res, plots, err, sizeof err);
     if (prc == NNC_SANITY_UNRENDERED)
-      cli_error("--plots: %s", err); /* a warning: data and scripts exist */
+      cli_warn("--plots: %s", err); /* a warning: data and scripts exist */
     else if (prc != NNC_OK) {
       cli_error("--plots: %s", err);
       if (status == NNC_EXIT_OK)
