@@ -487,7 +487,7 @@ static void fill_header(nnc_model *m, nnc_babysit_result *r)
     r->n_val = m->ni.n_val;
     r->n_classes = m->ni.n_classes;
   }
-  r->chance = NAN;
+  r->chance = r->train_loss0 = r->train_acc0 = NAN;
   r->r_late = r->late_frac = r->trend_start = r->trend_end = NAN;
   r->trend_fall = r->noise_rel = NAN;
 }
@@ -589,6 +589,12 @@ static int run(bs_run *u)
       return nnci_fail(m, NNC_ENOMEM, "out of memory");
     f->noise0 = nnci_bs_filter_noise(m, (size_t)u->filter_block, f,
                                      f->values0);
+  }
+  if ((rc = nnc_evaluate(m, NNC_SPLIT_TRAIN, NULL, 0, r->opts.eval_batch,
+                         NNC_F_ALL, &r->train_loss0, &r->train_acc0))) {
+    if (rc != NNC_ENONFINITE)
+      return rc;
+    r->train_loss0 = r->train_acc0 = NAN; /* the first step will find it */
   }
   rc = train(u);
   if (u->filter_block >= 0)

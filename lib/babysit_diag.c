@@ -140,21 +140,21 @@ static void diag_lr(nnc_babysit_result *r)
     d = set(r, NNC_BS_LR_LOW, NNC_BS_OK, "learning rate not too low");
   }
   ratios_evidence(d, r);
-  EV(d, "; the loss trend went from %.4g to %.4g (fell %.1f%%), the late "
-        "half of the run %s %.0f%% of that fall (linear decay: %.0f%% or "
-        "more)",
-     r->trend_start, r->trend_end, 100 * fall,
-     "accounting for", 100 * (isfinite(lf) ? lf : 0), 100 * o->linear_frac);
+  EV(d, "; the %s went from %.4g to %.4g (fell %.1f%%), the late half of "
+        "the run accounting for %.0f%% of that fall (linear decay: %.0f%% "
+        "or more)",
+     r->curve_epochs ? "training loss" : "batch-loss trend", r->trend_start,
+     r->trend_end, 100 * fall, 100 * (isfinite(lf) ? lf : 0),
+     100 * o->linear_frac);
   /* too high */
   int exploding = isfinite(r->trend_end) && r->trend_end > r->trend_start;
-  int stuck = fall > 0 && isfinite(lf) && lf < o->linear_frac &&
-              r->trend_end > 0.5 * r->trend_start;
+  int stuck = fall > 0 && isfinite(lf) && lf < o->linear_frac;
   int big = q > o->ratio_high;
-  if ((big && (exploding || stuck)) || (r->diverged && big)) {
+  if (exploding || (big && stuck) || (r->diverged && big)) {
     d = set(r, NNC_BS_LR_HIGH, NNC_BS_FOUND,
             exploding ? "learning rate too high: the loss grows"
                       : "learning rate too high: large updates, the loss "
-                        "levelled off high");
+                        "stuck");
     const nnc_bs_block *k = extreme_block(r, 1);
     ADV(d, "lower the learning rate (about %.0fx brings the ratio to "
            "1e-3)%s%s%s, or anneal it (--sched step)",
@@ -166,10 +166,10 @@ static void diag_lr(nnc_babysit_result *r)
     d = set(r, NNC_BS_LR_HIGH, NNC_BS_OK, "learning rate not too high");
   }
   ratios_evidence(d, r);
-  EV(d, "; the loss trend %s (start %.4g, end %.4g; stuck: the late half "
-        "holds under %.0f%% of the fall and the end is above half the "
+  EV(d, "; the loss %s (start %.4g, end %.4g; levelled off: the late "
+        "half holds under %.0f%% of the fall; growing: the end above the "
         "start)",
-     exploding ? "grew" : stuck ? "levelled off high" : "fell",
+     exploding ? "grew" : stuck ? "levelled off" : "fell",
      r->trend_start, r->trend_end, 100 * o->linear_frac);
 }
 
@@ -193,7 +193,7 @@ static void diag_batch(nnc_babysit_result *r)
     double want = (double)o->batch * (nu / 0.25) * (nu / 0.25);
     ADV(d, "raise the batch size (noise falls as 1/sqrt(batch): about %.0f "
            "examples bring it to 0.25 of the loss), or lower the learning "
-           "rate with it",
+           "rate with it (a learning rate too high scatters the loss too)",
         ceil(want));
   } else {
     d = set(r, NNC_BS_BATCH_SMALL, NNC_BS_OK, "batch size not too small");
@@ -227,8 +227,6 @@ static void diag_fit(nnc_babysit_result *r)
     nnc_bs_diag *d = set(r, NNC_BS_OVERFIT, NNC_BS_SKIP,
                          "overfitting: not assessed");
     EV(d, "%s", why);
-    d = set(r, NNC_BS_CAPACITY, NNC_BS_SKIP, "capacity: not assessed");
-    EV(d, "%s", why);
     return;
   }
   double se = gap_se(r, e), gap = e->gap;
@@ -258,37 +256,6 @@ static void diag_fit(nnc_babysit_result *r)
       r->epochs[best].val_acc - e->val_acc > o->z * se / 2)
     EV(d, "; validation peaked at epoch %zu (%.4f) and fell since",
        r->epochs[best].epoch, r->epochs[best].val_acc);
-  /* capacity */
-  double ch = isfinite(r->chance) ? r->chance : 0;
-  double level = ch < 1 ? (e->train_acc - ch) / (1 - ch) : NAN;
-  size_t third = r->nepochs - (r->nepochs + 2) / 3; /* first of last third */
-  if (third >= r->nepochs)
-    third = 0;
-  double rise = e->train_acc - (third > 0 ? r->epochs[third - 1].train_acc
-                                          : NAN);
-  double se_t = sqrt(fmax(e->train_acc * (1 - e->train_acc),
-                          1 / (double)r->n_train) /
-                     (double)r->n_train);
-  int levelled = r->nepochs >= 3 && isfinite(rise) && rise < o->z * se_t;
-  if (!real_gap && level < o->capacity_level && levelled) {
-    d = set(r, NNC_BS_CAPACITY, NNC_BS_FOUND,
-            "too little capacity: validation tracks training at a low "
-            "level");
-    ADV(d, "make the model larger (wider or deeper layers), or lower the "
-           "regularization; training longer will not help");
-  } else {
-    d = set(r, NNC_BS_CAPACITY, NNC_BS_OK,
-            r->nepochs < 3 ? "capacity: too few epochs to tell"
-                           : "capacity enough for the data");
-  }
-  EV(d, "training accuracy %.4f covers %.0f%% of the room between chance "
-        "(%.4f, the largest class share) and 1 (low below %.0f%%); "
-        "validation %.4f",
-     e->train_acc, 100 * level, ch, 100 * o->capacity_level, e->val_acc);
-  if (isfinite(rise))
-    EV(d, "; over the last %zu epochs training accuracy rose %.4f "
-          "(levelled off below %.0f standard errors = %.4f)",
-       r->nepochs - third + 1, rise, o->z, o->z * se_t);
 }
 
 /* Dead ReLU or saturated tanh/sigmoid layers. */
@@ -400,6 +367,62 @@ static void diag_units(nnc_babysit_result *r, int dead)
   }
 }
 
+static void diag_capacity(nnc_babysit_result *r)
+{
+  const nnc_babysit_opts *o = &r->opts;
+  const nnc_bs_epoch *e = last_epoch(r);
+  nnc_bs_diag *d;
+  if (r->diag[NNC_BS_OVERFIT].status == NNC_BS_SKIP) {
+    d = set(r, NNC_BS_CAPACITY, NNC_BS_SKIP, "capacity: not assessed");
+    EV(d, "%s", r->diag[NNC_BS_OVERFIT].evidence);
+    return;
+  }
+  static const int broken[] = {NNC_BS_NAN, NNC_BS_LR_LOW, NNC_BS_LR_HIGH,
+                               NNC_BS_DEAD, NNC_BS_SATURATED};
+  for (size_t i = 0; i < sizeof broken / sizeof *broken; i++)
+    if (r->diag[broken[i]].status == NNC_BS_FOUND) {
+      d = set(r, NNC_BS_CAPACITY, NNC_BS_SKIP, "capacity: not assessed");
+      EV(d, "training itself is unhealthy (%s): a net that cannot train "
+            "says nothing about its capacity; fix that first",
+         nnc_babysit_diag_name(broken[i]));
+      return;
+    }
+  double se = gap_se(r, e), gap = e->gap;
+  int real_gap = gap > o->gap_min && gap > o->z * se;
+  double ch = isfinite(r->chance) ? r->chance : 0;
+  double level = ch < 1 ? (e->train_acc - ch) / (1 - ch) : NAN;
+  size_t third = r->nepochs - (r->nepochs + 2) / 3; /* first of last third */
+  if (third >= r->nepochs)
+    third = 0;
+  double rise = e->train_acc - (third > 0 ? r->epochs[third - 1].train_acc
+                                          : NAN);
+  double se_t = sqrt(fmax(e->train_acc * (1 - e->train_acc),
+                          1 / (double)r->n_train) /
+                     (double)r->n_train);
+  int levelled = r->nepochs >= 3 && isfinite(rise) && rise < o->z * se_t &&
+                 !(r->late_frac >= o->linear_frac);
+
+  if (!real_gap && level < o->capacity_level && levelled) {
+    d = set(r, NNC_BS_CAPACITY, NNC_BS_FOUND,
+            "too little capacity: validation tracks training at a low "
+            "level");
+    ADV(d, "make the model larger (wider or deeper layers), or lower the "
+           "regularization; training longer will not help");
+  } else {
+    d = set(r, NNC_BS_CAPACITY, NNC_BS_OK,
+            r->nepochs < 3 ? "capacity: too few epochs to tell"
+                           : "capacity enough for the data");
+  }
+  EV(d, "training accuracy %.4f covers %.0f%% of the room between chance "
+        "(%.4f, the largest class share) and 1 (low below %.0f%%); "
+        "validation %.4f",
+     e->train_acc, 100 * level, ch, 100 * o->capacity_level, e->val_acc);
+  if (isfinite(rise))
+    EV(d, "; over the last %zu epochs training accuracy rose %.4f "
+          "(levelled off below %.0f standard errors = %.4f)",
+       r->nepochs - third + 1, rise, o->z, o->z * se_t);
+}
+
 void nnc_babysit_diagnose(nnc_babysit_result *r)
 {
   diag_nan(r);
@@ -408,6 +431,7 @@ void nnc_babysit_diagnose(nnc_babysit_result *r)
   diag_fit(r);
   diag_units(r, 1);
   diag_units(r, 0);
+  diag_capacity(r);
   r->found = 0;
   for (int i = 0; i < NNC_BS_NDIAG; i++)
     r->found += r->diag[i].status == NNC_BS_FOUND;

@@ -182,7 +182,9 @@ static void write_page(FILE *f, const nnc_babysit_result *r, const figs *g,
               : d->status == NNC_BS_SKIP ? " skip"
                                          : "",
               nnc_babysit_diag_name(i));
-      esc(f, d->status == NNC_BS_FOUND ? "\xe2\x9c\x97 " : "\xe2\x9c\x93 ");
+      esc(f, d->status == NNC_BS_FOUND  ? "\xe2\x9c\x97 "
+             : d->status == NNC_BS_SKIP ? "\xe2\x80\x93 "
+                                        : "\xe2\x9c\x93 ");
       esc(f, d->title);
       fputs("</b><div class=\"ev\">Evidence: ", f);
       esc(f, d->evidence);
@@ -194,6 +196,31 @@ static void write_page(FILE *f, const nnc_babysit_result *r, const figs *g,
       }
       fputs("</div>\n", f);
     }
+  fprintf(f, "<h2>Plots (%zu)</h2>\n", g->n);
+  for (size_t i = 0; i < g->n; i++) {
+    size_t pl = strlen(dir) + strlen(g->v[i].name) + 8, len = 0;
+    char *path = malloc(pl);
+    unsigned char *svg = NULL;
+    if (path) {
+      snprintf(path, pl, "%s/%s.svg", dir, g->v[i].name);
+      svg = slurp(path, &len);
+    }
+    fprintf(f, "<figure id=\"%s\">", g->v[i].name);
+    fputs("<img alt=\"", f);
+    esc(f, g->v[i].title);
+    fputs("\" src=\"data:image/svg+xml;base64,", f);
+    if (svg)
+      base64(f, svg, len);
+    fputs("\"><figcaption><b>", f);
+    esc(f, g->v[i].title);
+    fputs(".</b> ", f);
+    esc(f, g->v[i].caption);
+    fputs(" <span class=\"sub\">(", f);
+    esc(f, g->v[i].name);
+    fputs(".svg, .png, .dat, .gp)</span></figcaption></figure>\n", f);
+    free(svg);
+    free(path);
+  }
   fputs("<h2>Epochs</h2>\n<table><tr><th>epoch</th><th>step</th><th>lr</th>"
         "<th>batch loss</th><th>train loss</th><th>train acc</th><th>val "
         "loss</th><th>val acc</th><th>gap</th><th>avg val acc</th>"
@@ -250,31 +277,6 @@ static void write_page(FILE *f, const nnc_babysit_result *r, const figs *g,
       }
     }
     fputs("</table>\n", f);
-  }
-  fprintf(f, "<h2>Plots (%zu)</h2>\n", g->n);
-  for (size_t i = 0; i < g->n; i++) {
-    size_t pl = strlen(dir) + strlen(g->v[i].name) + 8, len = 0;
-    char *path = malloc(pl);
-    unsigned char *svg = NULL;
-    if (path) {
-      snprintf(path, pl, "%s/%s.svg", dir, g->v[i].name);
-      svg = slurp(path, &len);
-    }
-    fprintf(f, "<figure id=\"%s\">", g->v[i].name);
-    fputs("<img alt=\"", f);
-    esc(f, g->v[i].title);
-    fputs("\" src=\"data:image/svg+xml;base64,", f);
-    if (svg)
-      base64(f, svg, len);
-    fputs("\"><figcaption><b>", f);
-    esc(f, g->v[i].title);
-    fputs(".</b> ", f);
-    esc(f, g->v[i].caption);
-    fputs(" <span class=\"sub\">(", f);
-    esc(f, g->v[i].name);
-    fputs(".svg, .png, .dat, .gp)</span></figcaption></figure>\n", f);
-    free(svg);
-    free(path);
   }
   fprintf(f, "<script>%s</script>\n</body>\n</html>\n", script);
 }

@@ -217,6 +217,10 @@ int nnc_babysit_report_json(const nnc_babysit_result *r, FILE *f)
   fputs(", ", f);
   jnum(f, "sat_level", o->sat_level);
   fputs("},\n  \"measures\": {", f);
+  jnum(f, "train_loss0", r->train_loss0);
+  fputs(", ", f);
+  jnum(f, "train_acc0", r->train_acc0);
+  fprintf(f, ", \"curve_epochs\": %s, ", r->curve_epochs ? "true" : "false");
   jnum(f, "r_late", r->r_late);
   fputs(", ", f);
   jnum(f, "late_frac", r->late_frac);

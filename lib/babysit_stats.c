@@ -307,9 +307,19 @@ void nnci_bs_measures(nnc_babysit_result *r)
   size_t late = n / 2;
   if (r->steps_per_epoch && n - late < r->steps_per_epoch)
     late = n > r->steps_per_epoch ? n - r->steps_per_epoch : 0;
-  r->trend_start = r->step_trend[0];
-  r->trend_end = r->step_trend[n - 1];
-  double mid = r->step_trend[late];
+  double mid;
+  r->curve_epochs = r->nepochs >= 2 && isfinite(r->train_loss0) &&
+                    isfinite(r->epochs[r->nepochs - 1].train_loss);
+  if (r->curve_epochs) {
+    size_t E = r->nepochs, h = E / 2; /* curve index h: after epoch h */
+    r->trend_start = r->train_loss0;
+    r->trend_end = r->epochs[E - 1].train_loss;
+    mid = r->epochs[h - 1].train_loss;
+  } else {
+    r->trend_start = r->step_trend[0];
+    r->trend_end = r->step_trend[n - 1];
+    mid = r->step_trend[late];
+  }
   double fall = r->trend_start - r->trend_end;
   r->trend_fall = r->trend_start != 0 ? fall / fabs(r->trend_start) : NAN;
   r->late_frac = fall > 0 ? (mid - r->trend_end) / fall : NAN;

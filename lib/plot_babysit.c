@@ -272,10 +272,14 @@ static int plot_hist(const nnc_babysit_result *r, size_t i, int grad,
       uint64_t tot = 0;
       for (size_t b = 0; b < NNC_BS_NBUCKETS; b++)
         tot += h->n[b];
+      /* log10 of the share; an empty bucket one decade below the
+       * smallest share a single value can have (gnuplot's image needs
+       * every cell defined) */
+      double floor_z = tot ? log10(1.0 / (double)tot) - 1 : -9;
       for (size_t j = 0; j < ny; j++)
         z[j * ne + k] = tot && h->n[lo + j]
-                            ? (double)h->n[lo + j] / (double)tot
-                            : NAN;
+                            ? log10((double)h->n[lo + j] / (double)tot)
+                            : floor_z;
     }
     char name[160], title[160], cap[400];
     snprintf(name, sizeof name, "babysit_hist_%s_%s", grad ? "grad" : "act",
@@ -291,7 +295,7 @@ static int plot_hist(const nnc_babysit_result *r, size_t i, int grad,
              grad ? "histogram of the gradients" : "histogram of the "
                                                    "activations");
     snprintf(cap, sizeof cap,
-             "Share of the epoch's %s in fixed buckets (quarter decades of "
+             "Share (log10) of the epoch's %s in fixed buckets (quarter decades of "
              "|value|, sign, exact zero); epoch 0 is the start.  Buckets "
              "are the same for every layer and epoch, so columns compare "
              "and counts add.",
@@ -308,8 +312,9 @@ static int plot_hist(const nnc_babysit_result *r, size_t i, int grad,
     p.ytics = t;
     p.xrange = (nnc_plot_range){1, x[0] - 0.5, x[ne - 1] + 0.5};
     p.yrange = (nnc_plot_range){1, (double)lo - 0.5, (double)hi + 0.5};
-    p.grid = (nnc_plot_grid){ne, ny, x, y, z, "share of values (log)", 1,
-                             0, NULL, 0, 0};
+    p.grid = (nnc_plot_grid){ne, ny, x, y, z,
+                             "log10 share of values (lowest: empty)", 0, 0,
+                             NULL, 0, 0};
     rc = cb(ctx, &p, cap);
   }
   free(x);
@@ -343,7 +348,7 @@ static int plot_filters(const nnc_babysit_result *r, int start, plot_cb cb,
     for (size_t j = 0; j < ny; j++)
       y[j] = (double)j;
     for (size_t k = 0; k < nx * ny; k++)
-      z[k] = NAN;
+      z[k] = 0; /* between filters: the grey of a zero weight */
     size_t D = C * H * W;
     for (size_t u = 0; u < n; u++) {
       const double *fv = v + u * D;

@@ -97,10 +97,17 @@
  * a bias that starts at 0 has no meaningful ratio), of each block's
  * geometric-mean update:weight ratio over the late steps.
  *
+ * The loss curve the learning-rate rules read is the training loss over the
+ * whole training split (inference mode) at the start and after every
+ * epoch: exact, with no batch noise, so a slow linear decay is not hidden
+ * by the scatter of single batches.  With fewer than two epochs it is the
+ * batch-loss trend instead.  Its late half runs from epoch floor(E/2) (E
+ * the epochs of the run) to the end.
+ *
  *   lr_low     the learning rate is too low: r_late < ratio_low (1e-4, a
  *              decade below the notes' 1e-3) AND the loss decays linearly,
  *              not exponentially: the late half of the run still accounts
- *              for at least linear_frac (1/4) of the trend's whole fall
+ *              for at least linear_frac (1/4) of the curve's whole fall
  *              (for exp(-t/tau) that is tau >= T / (2 ln 4), a time
  *              constant of a third of the run or more), or the trend fell
  *              by less than 1% in all.  Both: a converged net also has
@@ -135,7 +142,10 @@
  *              largest class share of the training split, 1/C when
  *              unknown) and 1, AND it has levelled off: over the last
  *              third of the epochs it rose by less than z standard errors
- *              (training longer would not help).  Advice: a bigger net.
+ *              (training longer would not help) and the loss curve
+ *              levelled off too (its late half holds less than
+ *              linear_frac of its fall).  Not assessed after a NaN.
+ *              Advice: a bigger net.
  *   dead       a ReLU layer whose dead fraction (above) exceeds dead_max
  *              (1/2: most of the layer no longer learns; sanity's FAIL
  *              level) at the last epoch.  The suspected cause: at the
@@ -372,11 +382,17 @@ typedef struct nnc_babysit_result {
   size_t nprobes;
   nnc_bs_probe *probes;
   nnc_bs_filters filters;
+  double train_loss0, train_acc0; /* at the start of this run (inference
+                                      mode, whole training split) */
   /* measures behind the diagnoses */
   double r_late;       /* median late ratio over weight blocks; NaN */
-  double late_frac;    /* share of the trend's fall in the late half */
-  double trend_start, trend_end, trend_fall; /* fall = start - end, relative
-                                                to start */
+  int curve_epochs;    /* the loss curve below is the training loss at the
+                          end of each epoch (from two epochs on: exact,
+                          no batch noise); 0: the batch-loss trend */
+  double late_frac;    /* share of the curve's fall in the late half */
+  double trend_start, trend_end, trend_fall; /* the curve's first and last
+                                                value; fall = (start - end)
+                                                / start */
   double noise_rel;    /* nu */
   int diverged;        /* a NaN/Inf stopped the run */
   size_t nan_step;     /* its step (1-based, counted from the start) */
