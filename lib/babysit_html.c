@@ -161,10 +161,15 @@ static void write_page(FILE *f, const nnc_babysit_result *r, const figs *g,
   if (r->resumed)
     fprintf(f, "<p class=\"sub\">resumed at epoch %zu, step %zu</p>\n",
             r->start_epoch, r->start_step);
-  fprintf(f, "<p class=\"verdict\">%s</p>\n",
+  fprintf(f, "<p class=\"verdict\">%s",
           r->error != NNC_OK ? "The run stopped with an error."
-          : r->found         ? "Problems diagnosed:"
+          : r->found         ? "Problems diagnosed: "
                              : "No problem diagnosed.");
+  for (int i = 0, k = 0; r->error == NNC_OK && i < NNC_BS_NDIAG; i++)
+    if (r->diag[i].status == NNC_BS_FOUND)
+      fprintf(f, "%s<a href=\"#diag-%s\">%s</a>", k++ ? ", " : "",
+              nnc_babysit_diag_name(i), nnc_babysit_diag_name(i));
+  fputs("</p>\n", f);
   if (r->error != NNC_OK) {
     fputs("<p>", f);
     esc(f, r->error_msg);

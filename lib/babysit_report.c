@@ -68,10 +68,10 @@ int nnc_babysit_report_text(const nnc_babysit_result *r, FILE *f)
                                          "at the start: not counted)");
   }
   if (r->nprobes) {
-    fputs("\nlayers (epoch 0 = the starting parameters; last epoch)\n"
-          "  layer        kind   units    dead   sat.units  near-zero   zero"
-          "   mean|a|   grad RMS\n",
-          f);
+    fputs("\nlayers (e0: the starting parameters; end: the last epoch)\n", f);
+    fprintf(f, "  %-10s %6s %7s %-4s%7s %10s %10s%7s %9s %10s\n", "layer",
+            "kind", "units", "", "dead", "saturated", "near-zero", "zero",
+            "mean|a|", "grad RMS");
     for (size_t i = 0; i < r->nprobes; i++) {
       const nnc_bs_probe *p = &r->probes[i];
       for (int w = 0; w < 2; w++) {
@@ -79,9 +79,11 @@ int nnc_babysit_report_text(const nnc_babysit_result *r, FILE *f)
             w == 0 ? &p->init : r->nepochs ? &p->ep[r->nepochs - 1] : NULL;
         if (!e)
           continue;
-        fprintf(f, "  %-10s %6s %7zu %s ", w == 0 ? p->name : "",
-                w == 0 ? kind_name(p->kind) : "", w == 0 ? p->units : 0,
-                w == 0 ? "e0 " : "end");
+        if (w == 0)
+          fprintf(f, "  %-10s %6s %7zu e0  ", p->name, kind_name(p->kind),
+                  p->units);
+        else
+          fprintf(f, "  %-10s %6s %7s end ", "", "", "");
         pct(f, e->dead);
         fputs("    ", f);
         pct(f, e->sat_units);

@@ -45,7 +45,7 @@ static int plot_loss(const nnc_babysit_result *r, int logy, plot_cb cb,
                            r->nepochs, ep, vl, "#d62728", 9, 0.8};
   p.series = s;
   p.nseries = r->n_val ? 4 : 3;
-  p.key = NNC_KEY_BELOW;
+  p.key = NNC_KEY_INSIDE; /* a falling loss leaves the top right empty */
   return cb(ctx, &p,
             logy ? "The same on a log scale: exponential progress is a "
                    "straight line; a flat line is a stuck loss."

@@ -184,7 +184,12 @@ START_TEST(report_in_chromium)
   ck_assert(html);
   /* self-contained: nothing fetched from anywhere */
   ck_assert(!strstr(html, "http://") && !strstr(html, "https://"));
-  ck_assert(!strstr(html, "src=\"/") && !strstr(html, "href="));
+  ck_assert(!strstr(html, "src=\"/") && !strstr(html, "src=\"file"));
+  for (const char *h = html; (h = strstr(h, "href=\"")); h += 6)
+    ck_assert_msg(h[6] == '#', "a link out of the page: %.60s", h);
+  for (const char *h = html; (h = strstr(h, "src=\"")); h += 5)
+    ck_assert_msg(!strncmp(h + 5, "data:", 5), "a picture from outside: "
+                                               "%.60s", h);
   long want = attr(html, "data-plots");
   ck_assert_msg(want >= 9, "data-plots %ld", want);
   ck_assert_int_eq((long)count_of(html, "<figure"), want);
