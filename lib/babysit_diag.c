@@ -115,15 +115,14 @@ static void diag_lr(nnc_babysit_result *r)
     nnc_bs_diag *d = set(r, NNC_BS_LR_LOW, NNC_BS_SKIP,
                          "learning rate too low: not assessed");
     EV(d, "%s", why);
-    int nan_high = r->diverged;
-    d = set(r, NNC_BS_LR_HIGH, nan_high ? NNC_BS_FOUND : NNC_BS_SKIP,
-            nan_high ? "learning rate too high: the run blew up"
-                     : "learning rate too high: not assessed");
-    EV(d, "%s", nan_high ? "the loss or gradient turned NaN/Inf within "
-                           "the first steps"
-                         : why);
-    if (nan_high)
-      ADV(d, "lower the learning rate by a decade (lrprobe finds the range)");
+    d = set(r, NNC_BS_LR_HIGH, NNC_BS_SKIP,
+            "learning rate too high: not assessed");
+    if (r->diverged)
+      EV(d, "the run diverged at step %zu, before the updates could tell "
+            "(see nan)",
+         r->nan_step);
+    else
+      EV(d, "%s", why);
     return;
   }
   /* too low */
@@ -147,10 +146,20 @@ static void diag_lr(nnc_babysit_result *r)
      r->trend_end, 100 * fall, 100 * (isfinite(lf) ? lf : 0),
      100 * o->linear_frac);
   /* too high */
-  int exploding = isfinite(r->trend_end) && r->trend_end > r->trend_start;
+  /* The epoch curve is exact; a batch-loss trend (one epoch) must rise by
+   * more than twice its noise. */
+  double margin = r->curve_epochs || !isfinite(r->noise_rel)
+                      ? 0
+                      : 2 * r->noise_rel * fabs(r->trend_start);
+  int exploding = isfinite(r->trend_end) &&
+                  r->trend_end > r->trend_start + margin;
   int stuck = fall > 0 && isfinite(lf) && lf < o->linear_frac;
   int big = q > o->ratio_high;
-  if (exploding || (big && stuck) || (r->diverged && big)) {
+  /* A step too large makes the loss grow before it overflows; a NaN out of
+   * a falling loss is a numerical bug (see nan), not the step size. */
+  int grew = r->diverged && r->nsteps &&
+             !(r->step_loss[r->nsteps - 1] <= r->step_loss[0]);
+  if (exploding || (big && stuck) || (big && grew)) {
     d = set(r, NNC_BS_LR_HIGH, NNC_BS_FOUND,
             exploding ? "learning rate too high: the loss grows"
                       : "learning rate too high: large updates, the loss "

@@ -15,3 +15,10 @@ TESTS += tests/check_babysit_report
 tests_check_babysit_report_SOURCES = tests/check_babysit_report.c tests/testutil.c
 tests_check_babysit_report_CFLAGS = $(TEST_CFLAGS)
 tests_check_babysit_report_LDADD = $(TEST_LIBS) -lz
+
+# A least-squares net whose gradient of block b turns NaN at the sixth
+# backward call: babysit must name step 6 and block b.
+check_LTLIBRARIES += tests/plugins/nan_grad_late.la
+tests_plugins_nan_grad_late_la_SOURCES = tests/plugins/misbehave.c
+tests_plugins_nan_grad_late_la_CPPFLAGS = $(AM_CPPFLAGS) -DMB_NAN_GRAD_LATE
+tests_plugins_nan_grad_late_la_LDFLAGS = $(TESTPLUGIN_LDFLAGS)

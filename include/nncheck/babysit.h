@@ -112,12 +112,18 @@
  *              constant of a third of the run or more), or the trend fell
  *              by less than 1% in all.  Both: a converged net also has
  *              small updates, but its loss stopped falling long ago.
- *   lr_high    the learning rate is too high: r_late > ratio_high (1e-2,
- *              a decade above 1e-3) AND the loss is stuck (the late half
- *              accounts for less than linear_frac of the fall while the
- *              trend ends above half its start: it levelled off high) or
- *              exploding (the trend ends above where it started); or the
- *              run diverged (see nan) after ratios above ratio_high.
+ *   lr_high    the learning rate is too high: the loss grows (below);
+ *              or r_late > ratio_high (1e-2, a decade above 1e-3) AND the
+ *              loss is stuck: the late half accounts for less than
+ *              linear_frac of the fall (it levelled off while the updates
+ *              stay large: the notes' "too much energy", bouncing around a
+ *              worse loss than smaller steps reach); or the loss is
+ *              exploding (the curve ends above where it started: with a
+ *              batch-loss trend, by more than twice its noise nu); or the
+ *              run diverged (see nan) after ratios above ratio_high with
+ *              the last finite batch loss above the first (a step too
+ *              large makes the loss grow before it overflows; a NaN out of
+ *              a falling loss is a numerical bug, not the step size).
  *   batch_small the batch is too small: the loss is noisy.  Relative noise
  *              nu = sd(batch loss - trend) / mean(trend), over the late
  *              steps.  A batch of B examples has a loss whose sd is
