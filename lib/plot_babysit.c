@@ -259,7 +259,11 @@ static int plot_hist(const nnc_babysit_result *r, size_t i, int grad,
     size_t nt = 0;
     for (size_t j = 0; j < ny; j++) {
       y[j] = (double)(lo + j);
-      if (bucket_tic(lo + j)) {
+      size_t b = lo + j;
+      /* on a tall axis the rows around zero are too close to label each */
+      int crowded = ny > 24 && b != NNC_BS_BUCKET_ZERO &&
+                    b + 2 >= NNC_BS_BUCKET_ZERO && b <= NNC_BS_BUCKET_ZERO + 2;
+      if (bucket_tic(b) && !crowded) {
         bucket_label(lo + j, tl[nt], sizeof tl[0]);
         t[nt].at = y[j];
         t[nt].label = tl[nt];

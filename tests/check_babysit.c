@@ -353,6 +353,21 @@ START_TEST(progress_lines_without_a_terminal)
 }
 END_TEST
 
+START_TEST(dumb_plots_after_the_report)
+{
+  run_result r = BS("mlp", "--epochs", "3", "--dumb");
+  ck_assert_int_eq(r.status, 0);
+  const char *v = strstr(r.out, "verdict: ");
+  ck_assert(v);
+  ck_assert_msg(strstr(v, "Loss per batch") && strstr(v, "Update:weight"),
+                "no text plots after the verdict");
+  run_free(&r);
+  r = BS("mlp", "--epochs", "3", "--dumb", "--json");
+  ck_assert_int_eq(r.status, 2);
+  run_free(&r);
+}
+END_TEST
+
 START_TEST(usage_errors)
 {
   run_result r = BS("mlp", "--bogus");
@@ -495,6 +510,7 @@ static Suite *suite(void)
   tcase_add_test(t, same_seed_same_report);
   tcase_add_test(t, progress_lines_without_a_terminal);
   tcase_add_test(t, usage_errors);
+  tcase_add_test(t, dumb_plots_after_the_report);
   tcase_add_test(t, bucket_edges);
   tcase_add_test(t, filter_noise_separates_trained_from_random);
   tcase_add_test(t, plots_written);
