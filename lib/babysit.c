@@ -71,7 +71,7 @@ int nnc_babysit_exit_status(const nnc_babysit_result *r)
 typedef struct bs_run {
   nnc_model *m;
   nnc_babysit_result *r;
-  nnc_babysit_opts *o;
+  const nnc_babysit_opts *o; /* the caller's: its progress hook */
   nnci_bs_state st;
   nnc_schedule sched;
   nnc_sampler *smp;
@@ -340,7 +340,7 @@ static int ema_eval(bs_run *u, double *loss, double *acc)
 
 static int progress(bs_run *u, double loss, int eoe, const nnc_bs_epoch *e)
 {
-  nnc_babysit_opts *o = u->o;
+  const nnc_babysit_opts *o = u->o;
   if (!o->progress)
     return 0;
   nnc_bs_progress p = {u->st.epoch,
@@ -625,9 +625,7 @@ int nnc_babysit(nnc_model *m, const nnc_babysit_opts *o,
   memset(&u, 0, sizeof u);
   u.m = m;
   u.r = r;
-  u.o = &def;
-  if (o != &def)
-    u.o = (nnc_babysit_opts *)(uintptr_t)o;
+  u.o = o;
   u.filter_block = -1;
   int rc = run(&u);
   if (rc != NNC_OK)

@@ -85,8 +85,6 @@ int nnci_bs_acc_add(nnc_model *m, nnci_bs_acc *acc, size_t nprobes, size_t n,
   for (size_t i = 0; i < nprobes; i++) {
     nnc_probe pr;
     memset(&pr, 0, sizeof pr);
-    char perr[256] = "";
-    (void)perr;
     if (m->d.probe(m->self, i, &pr) != 0)
       return nnci_fail(m, NNC_EPLUGIN, "%s: probe(%zu) failed", m->d.name, i);
     if (!pr.value || !pr.count || !n)
