@@ -504,6 +504,15 @@ int nnc_checkpoint_write(const nnc_model *m, const char *path,
 
 /* ---- against a model ---------------------------------------------------- */
 
+size_t nnci_ck_aux_blocks(const nnc_checkpoint *c)
+{
+  const char *v = nnc_checkpoint_get(c, "aux_blocks");
+  uint64_t k;
+  if (!v || parse_u64(v, &k) || k > c->nblocks)
+    return 0;
+  return (size_t)k;
+}
+
 static const char *ck_name(const nnc_checkpoint *c)
 {
   return c->path[0] ? c->path : "checkpoint";
@@ -545,7 +554,7 @@ int nnc_checkpoint_check(const nnc_checkpoint *c, const nnc_model *m,
                   ck_name(c), b->name, a, bb, plugin);
     }
   }
-  for (size_t k = 0; k < c->nblocks; k++)
+  for (size_t k = 0; k < c->nblocks - nnci_ck_aux_blocks(c); k++)
     if (nnc_model_find_block(m, c->blocks[k].name) < 0)
       return nnci_ck_fail(NNC_EARG, err, errlen,
                   "%s: block '%s' of the checkpoint is not in the model (%s)",

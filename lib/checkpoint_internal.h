@@ -51,4 +51,8 @@ int nnci_ck_kv_add(nnc_checkpoint *c, const char *key, size_t kn,
 /* Parse the known keys into c->meta; NNC_EIO naming a malformed one. */
 int nnci_ck_meta_from_kv(nnc_checkpoint *c, char *err, size_t errlen);
 
+/* The trailing auxiliary blocks (metadata aux_blocks; 0 when absent or
+ * malformed). */
+size_t nnci_ck_aux_blocks(const nnc_checkpoint *c);
+
 #endif

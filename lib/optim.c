@@ -8,6 +8,7 @@
  * block is data, not a parameter: no rule ever touches it. */
 #include "config.h"
 #include "model.h"
+#include "optim_internal.h"
 #include <nncheck/train.h>
 #include <math.h>
 #include <stdlib.h>
@@ -461,3 +462,19 @@ int nnc_params_restore(nnc_model *m, const nnc_params *p)
   m->have_loss = 0;
   return NNC_OK;
 }
+
+/* ---- state arrays, for checkpoints of a run (optim_internal.h) ----------- */
+
+size_t nnci_optim_nblocks(const nnc_optim *opt) { return opt->nb; }
+
+double *nnci_optim_state(nnc_optim *opt, size_t b, int which, int make)
+{
+  if (b >= opt->nb || (which != 1 && which != 2))
+    return NULL;
+  double **a = which == 1 ? opt->s1 : opt->s2;
+  if (!a[b] && make)
+    a[b] = calloc(opt->count[b], sizeof **a);
+  return a[b];
+}
+
+void nnci_optim_set_steps(nnc_optim *opt, size_t t) { opt->t = t; }

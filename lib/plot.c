@@ -72,7 +72,8 @@ int nnci_plot_name_ok(const char *name) {
 
 static int is_grid_kind(int kind)
 {
-  return kind == NNC_PLOT_HEATMAP || kind == NNC_PLOT_CONTOUR;
+  return kind == NNC_PLOT_HEATMAP || kind == NNC_PLOT_CONTOUR ||
+         kind == NNC_PLOT_IMAGE;
 }
 
 static int range_ok(const nnc_plot_range *r, int logscale)
@@ -108,7 +109,7 @@ int nnc_plot_validate(const nnc_plot *p, char *err, size_t errlen)
         "positive on a logarithmic axis",
         p->name);
   if ((p->nseries && !p->series) || (p->nrefs && !p->refs) ||
-      (p->nxtics && !p->xtics))
+      (p->nxtics && !p->xtics) || (p->nytics && !p->ytics))
     return nnci_plot_fail(NNC_EARG, err, errlen,
                           "plot %s: a count without its array", p->name);
   for (size_t i = 0; i < p->nseries; i++) {
@@ -133,6 +134,10 @@ int nnc_plot_validate(const nnc_plot *p, char *err, size_t errlen)
     if (!isfinite(p->xtics[i].at))
       return nnci_plot_fail(NNC_EARG, err, errlen,
                             "plot %s: x tic %zu is not finite", p->name, i);
+  for (size_t i = 0; i < p->nytics; i++)
+    if (!isfinite(p->ytics[i].at))
+      return nnci_plot_fail(NNC_EARG, err, errlen,
+                            "plot %s: y tic %zu is not finite", p->name, i);
   if (is_grid_kind(p->kind)) {
     const nnc_plot_grid *g = &p->grid;
     if (g->nx < 2 || g->ny < 2 || !g->x || !g->y || !g->z)
@@ -427,6 +432,23 @@ static void put_range(FILE *f, const char *axis, const nnc_plot_range *r)
 }
 
 /* Rotate labelled x tics when they would not fit side by side. */
+/* Labelled y tics (never rotated). */
+static void put_ytics(FILE *f, const nnc_plot *p)
+{
+  char b[32];
+  if (!p->nytics)
+    return;
+  fputs("set ytics (", f);
+  for (size_t i = 0; i < p->nytics; i++) {
+    fmt_num(b, p->ytics[i].at);
+    if (i)
+      fputs(", ", f);
+    put_gp_string(f, or_default(p->ytics[i].label, ""));
+    fprintf(f, " %s", b);
+  }
+  fputs(")\nset mytics 1\n", f);
+}
+
 static void put_xtics(FILE *f, const nnc_plot *p)
 {
   char b[32];
@@ -560,6 +582,8 @@ static void put_grid_clauses(FILE *f, const nnc_plot *p)
   fprintf(f, "splot \"%s.dat\" index 0 using 1:2:3", p->name);
   if (p->kind == NNC_PLOT_HEATMAP) {
     fputs(" with pm3d notitle", f);
+  } else if (p->kind == NNC_PLOT_IMAGE) {
+    fputs(" with image notitle", f);
   } else {
     fputs(" with lines nosurface", f);
     put_title(f, or_default(g->zlabel, "z"), "");
@@ -591,8 +615,28 @@ static void put_grid_settings(FILE *f, const nnc_plot *p)
         "set tmargin at screen 0.91\nset bmargin at screen 0.17\n",
         f);
   /* Grid data fills the axes exactly. */
-  fputs("set autoscale xfix\nset autoscale yfix\n", f);
-  if (p->kind == NNC_PLOT_HEATMAP) {
+  if (!p->xrange.set)
+    fputs("set autoscale xfix\n", f);
+  if (!p->yrange.set)
+    fputs("set autoscale yfix\n", f);
+  if (p->kind == NNC_PLOT_IMAGE) {
+    if (g->grey)
+      fputs("set palette grey\n", f);
+    else
+      fputs("set palette defined (0 \"#440154\", 1 \"#3b528b\", "
+            "2 \"#21918c\", 3 \"#5ec962\", 4 \"#fde725\")\n",
+            f);
+    if (g->equal_axes)
+      fputs("set size ratio -1\n", f);
+    if (g->logz)
+      fputs("set logscale cb\n", f);
+    if (g->zlabel && *g->zlabel) {
+      fputs("set cblabel ", f);
+      put_gp_string(f, g->zlabel);
+      fputc('\n', f);
+    }
+    fputs("set colorbox\nset autoscale cbfix\n", f);
+  } else if (p->kind == NNC_PLOT_HEATMAP) {
     /* Perceptually uniform and readable in grey (viridis). */
     fputs("set palette defined (0 \"#440154\", 1 \"#3b528b\", 2 \"#21918c\", "
           "3 \"#5ec962\", 4 \"#fde725\")\n",
@@ -670,10 +714,12 @@ static void write_gp_settings(const nnc_plot *p, FILE *f)
     fputs("set label \"no data\" at graph 0.5, graph 0.5 center\n", f);
   }
   put_xtics(f, p);
+  put_ytics(f, p);
   /* Labelled x tics name categories: no vertical grid lines through them. */
   fprintf(f, "set grid %sback lc rgb \"#d0d0d0\" lw 1 dt 1\n",
           p->nxtics ? "noxtics ytics " : "");
-  if (p->kind == NNC_PLOT_HEATMAP && p->key == NNC_KEY_OUTSIDE)
+  if ((p->kind == NNC_PLOT_HEATMAP || p->kind == NNC_PLOT_IMAGE) &&
+      p->key == NNC_KEY_OUTSIDE)
     /* Beside a heatmap is its colour box: the legend goes in a row at the
      * bottom, under the x label. */
     fputs("set key at screen 0.5, screen 0.05 center center horizontal "

@@ -32,7 +32,9 @@
 enum nnc_plot_kind {
   NNC_PLOT_XY = 0,     /* series of (x, y) points: plot */
   NNC_PLOT_HEATMAP = 1, /* grid of z coloured over (x, y): splot, pm3d map */
-  NNC_PLOT_CONTOUR = 2 /* grid of z as contour lines over (x, y) */
+  NNC_PLOT_CONTOUR = 2, /* grid of z as contour lines over (x, y) */
+  NNC_PLOT_IMAGE = 3    /* grid of z as cells of colour centred on (x, y),
+                           unblended: with image */
 };
 
 enum nnc_plot_style {
@@ -90,6 +92,9 @@ typedef struct nnc_plot_grid {
   int logz;            /* logarithmic colour scale / contour levels */
   size_t nlevels;      /* contour levels; 0: about 10 chosen by gnuplot */
   const double *levels;
+  int grey;            /* IMAGE: grey palette (black low, white high)
+                          instead of viridis */
+  int equal_axes;      /* IMAGE: one unit is as long in x as in y */
 } nnc_plot_grid;
 
 typedef struct nnc_plot {
@@ -104,6 +109,8 @@ typedef struct nnc_plot {
   const nnc_plot_ref *refs;
   size_t nxtics;       /* labelled x tics replacing the automatic ones */
   const nnc_plot_tic *xtics;
+  size_t nytics;       /* labelled y tics replacing the automatic ones */
+  const nnc_plot_tic *ytics;
   size_t nseries;      /* XY: the data; grid kinds: curves drawn over it */
   const nnc_plot_series *series;
   nnc_plot_grid grid;  /* heatmap and contour kinds only */

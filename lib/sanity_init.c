@@ -6,46 +6,20 @@
  * Dead and saturated units pass no gradient: they do not learn. */
 #include "config.h"
 #include "sanity_internal.h"
+#include "init_attr.h"
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
-/* The k-th weight block (two or more dimensions), or -1. */
-static long weight_block(const nnc_model *m, size_t k)
-{
-  for (size_t b = 0; b < m->nparam; b++)
-    if (m->blocks[b].ndim >= 2 && k-- == 0)
-      return (long)b;
-  return -1;
-}
-
 static void attribute(nnci_sanity *c, size_t i, nnc_sanity_probe *p)
 {
-  const nnc_model *m = c->m;
-  long w = weight_block(m, i);
-  p->w_rms = p->w_ref = p->b_mean = NAN;
-  if (w < 0)
-    return;
-  const nnc_block *wb = &m->blocks[w];
-  if (wb->shape[wb->ndim - 1] != p->units)
-    return;
-  snprintf(p->wblock, sizeof p->wblock, "%s", wb->name);
-  double ss = 0;
-  for (size_t k = 0; k < wb->count; k++)
-    ss += nnc_model_get(m, (size_t)w, k) * nnc_model_get(m, (size_t)w, k);
-  p->w_rms = sqrt(ss / (double)wb->count);
-  if (wb->ndim == 2)
-    p->w_ref = sqrt((p->kind == NNC_ACT_RELU ? 2.0 : 1.0) /
-                    (double)wb->shape[0]);
-  size_t nb = (size_t)w + 1;
-  if (nb < m->nparam && m->blocks[nb].ndim <= 1 &&
-      m->blocks[nb].count == p->units) {
-    snprintf(p->bblock, sizeof p->bblock, "%s", m->blocks[nb].name);
-    double s = 0;
-    for (size_t k = 0; k < p->units; k++)
-      s += nnc_model_get(m, nb, k);
-    p->b_mean = s / (double)p->units;
-  }
+  nnci_attr a;
+  nnci_init_attribute(c->m, i, p->kind, p->units, &a);
+  memcpy(p->wblock, a.wblock, sizeof p->wblock);
+  memcpy(p->bblock, a.bblock, sizeof p->bblock);
+  p->w_rms = a.w_rms;
+  p->w_ref = a.w_ref;
+  p->b_mean = a.b_mean;
 }
 
 /* Dead (ReLU) or saturated (tanh, sigmoid) fraction of one probe. */

@@ -230,7 +230,10 @@ static void *mlp_create(const char *args, char *err, size_t errlen) {
     return NULL;
   size_t n = c.N * c.K * c.D;
   double *x = c.is_float ? malloc(n * sizeof *x) : m->data;
-  if (!x || spiral_make(c.K, c.N, c.D, c.data_seed, x, m->labels)) {
+  if (!x || (c.bars ? bars_make(c.K, c.N, c.channels, c.side, c.data_seed, x,
+                                m->labels)
+                     : spiral_make(c.K, c.N, c.D, c.data_seed, x,
+                                   m->labels))) {
     mlp_set_err(err, errlen, "out of memory generating the data");
     if (x != m->data)
       free(x);
@@ -461,8 +464,14 @@ static int mlp_net_info(void *self, nnc_net_info *out) {
   out->n_classes = (uint32_t)m->cfg.K;
   out->loss_type = m->cfg.loss == LOSS_SVM ? NNC_LOSS_SVM : NNC_LOSS_SOFTMAX;
   out->margin = m->cfg.loss == LOSS_SVM ? m->cfg.margin : 0;
-  out->input_ndim = 1;
-  out->input_shape[0] = m->cfg.D;
+  if (m->cfg.bars) { /* C x S x S images: first-layer weights render */
+    out->input_ndim = 3;
+    out->input_shape[0] = m->cfg.channels;
+    out->input_shape[1] = out->input_shape[2] = m->cfg.side;
+  } else {
+    out->input_ndim = 1;
+    out->input_shape[0] = m->cfg.D;
+  }
   out->caps = NNC_CAP_ZERO_INPUT;
   return 0;
 }

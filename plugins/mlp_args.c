@@ -22,7 +22,7 @@
 
 #define MLP_KEYS                                                               \
   "layers, act, dropout, loss, reg, dtype, scale, K, N, D, val, data_seed, "  \
-  "init_seed, threads, margin"
+  "init_seed, threads, margin, data, side, channels"
 
 const char mlp_args_help[] =
     "space- or comma-separated key=value, every key optional (defaults):\n"
@@ -37,6 +37,9 @@ const char mlp_args_help[] =
     "  scale=auto      weight std: auto = sqrt(2/fan_in) for relu, "
     "sqrt(1/fan_in) for tanh; biases start at 0\n"
     "  K=3 N=100 D=2   spiral classes, points per class, input dimensions\n"
+    "  data=spiral     spiral|bars: bars are side x side images of oriented "
+    "bars (channels each; class = orientation), D = channels*side^2\n"
+    "  side=8 channels=1  the bars' image size\n"
     "  val=0.2         fraction held out for validation, in [0,1)\n"
     "  data_seed=0 init_seed=1\n"
     "  threads=1       OpenBLAS threads (1 keeps sums reproducible)\n"
@@ -77,6 +80,9 @@ static void cfg_defaults(mlp_cfg *c) {
   c->data_seed = 0;
   c->init_seed = 1;
   c->threads = 1;
+  c->bars = 0;
+  c->side = 8;
+  c->channels = 1;
 }
 
 /* Strict decimal parsers: the whole string, no sign, no blanks. */
@@ -187,6 +193,16 @@ static int set_key(mlp_cfg *c, cfg_source *src, int prio, const char *key,
       accepted = "integers in [0, 2^64)";
     else
       *(key[0] == 'd' ? &c->data_seed : &c->init_seed) = u;
+  } else if (!strcmp(key, "data")) {
+    if (choose(v, "spiral", "bars", &c->bars))
+      accepted = "spiral, bars";
+  } else if (!strcmp(key, "side") || !strcmp(key, "channels")) {
+    if (parse_count(v, &n) || n > 4096)
+      accepted = "integers 1..4096";
+    else if (key[0] == 's')
+      c->side = n;
+    else
+      c->channels = n;
   } else if (!strcmp(key, "threads")) {
     if (parse_count(v, &n) || n > 1024)
       accepted = "integers 1..1024";
@@ -272,6 +288,23 @@ static int reconcile(size_t *layer, size_t *v, int src_layers, int src_v,
 
 static int finish_cfg(mlp_cfg *c, const cfg_source *src, char *err,
                       size_t errlen) {
+  if (c->bars) {
+    /* The image fixes the input size: D= or layers= must agree. */
+    if (c->side < 2) {
+      mlp_set_err(err, errlen, "side=%zu: bars need images of 2x2 or more",
+                  c->side);
+      return -1;
+    }
+    size_t D = c->channels * c->side * c->side;
+    if ((src->D && c->D != D) || (src->layers && c->sizes[0] != D)) {
+      mlp_set_err(err, errlen,
+                  "data=bars: the input size is channels*side^2 = %zu; "
+                  "leave D= out and start layers= with %zu",
+                  D, D);
+      return -1;
+    }
+    c->D = D;
+  }
   if (src->layers) {
     if (c->n_sizes < 2) {
       mlp_set_err(err, errlen,

@@ -27,6 +27,8 @@ typedef struct mlp_cfg {
   double val;        /* validation fraction */
   double margin;     /* SVM margin */
   size_t K, N, D;    /* classes, points per class, input dimensions */
+  int bars;          /* data=bars: images of oriented bars, not the spiral */
+  size_t side, channels; /* bars: S x S pixels, C channels (D = C*S*S) */
   uint64_t data_seed, init_seed;
   int threads;
 } mlp_cfg;

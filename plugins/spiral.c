@@ -49,7 +49,8 @@ static double sp_gauss(sp_rng *r) {
   return rad * cos(ang);
 }
 
-enum { STREAM_ANGLE = 1, STREAM_MATRIX, STREAM_NOISE, STREAM_SHUFFLE };
+enum { STREAM_ANGLE = 1, STREAM_MATRIX, STREAM_NOISE, STREAM_SHUFFLE,
+       STREAM_BARS };
 
 size_t spiral_n_val(size_t total, double val) {
   if (!(val > 0))
@@ -116,5 +117,50 @@ int spiral_make(size_t K, size_t N, size_t D, uint64_t seed, double *x,
   }
   free(perm);
   free(M);
+  return 0;
+}
+
+int bars_make(size_t K, size_t N, size_t C, size_t S, uint64_t seed,
+              double *x, int32_t *label) {
+  size_t total = K * N, D = C * S * S;
+  size_t *perm = malloc((total ? total : 1) * sizeof *perm);
+  if (!perm)
+    return -1;
+  sp_rng shuf, g;
+  sp_seed(&shuf, seed, STREAM_SHUFFLE);
+  sp_seed(&g, seed, STREAM_BARS);
+  for (size_t e = 0; e < total; e++)
+    perm[e] = e;
+  for (size_t e = total; e > 1; e--) {
+    size_t k = (size_t)(sp_next(&shuf) % e);
+    size_t tmp = perm[e - 1];
+    perm[e - 1] = perm[k];
+    perm[k] = tmp;
+  }
+  const double pi = 3.14159265358979323846;
+  double c0 = 0.5 * (double)(S - 1);
+  for (size_t j = 0; j < K; j++) {
+    for (size_t i = 0; i < N; i++) {
+      size_t e = j * N + i;
+      double th = pi * (double)j / (double)K +
+                  (sp_uniform(&g) - 0.5) * 0.5 * pi / (double)K;
+      double off = (sp_uniform(&g) - 0.5) * 0.5 * (double)S;
+      double w = 0.6 + 0.6 * sp_uniform(&g);
+      double amp = 0.5 + 0.5 * sp_uniform(&g);
+      double nx = -sin(th), ny = cos(th); /* normal to the bar */
+      double *row = x + perm[e] * D;
+      for (size_t c = 0; c < C; c++) {
+        double gain = 0.5 + 0.5 * sp_uniform(&g);
+        for (size_t y = 0; y < S; y++)
+          for (size_t xx = 0; xx < S; xx++) {
+            double d = ((double)xx - c0) * nx + ((double)y - c0) * ny - off;
+            row[(c * S + y) * S + xx] =
+                amp * gain * exp(-d * d / (2 * w * w)) + 0.3 * sp_gauss(&g);
+          }
+      }
+      label[perm[e]] = (int32_t)j;
+    }
+  }
+  free(perm);
   return 0;
 }

@@ -25,4 +25,18 @@ size_t spiral_n_val(size_t total, double val);
 int spiral_make(size_t K, size_t N, size_t D, uint64_t seed, double *x,
                 int32_t *label);
 
+/* Small images of oriented bars, the image data set of mlp (data=bars).
+ * K classes, N images each, C channels of S x S pixels (row-major C, y,
+ * x).  Class j is the orientation angle pi * j / K.  Image: a bar through
+ * a random point near the centre (offset uniform in [-S/4, S/4] across the
+ * bar), of Gaussian profile exp(-d^2 / (2 w^2)), w uniform in [0.6, 1.2]
+ * pixels and amplitude uniform in [0.5, 1], d the distance from the bar's
+ * axis, angle jittered by up to a quarter of the spacing between classes;
+ * every channel carries it with its own gain (uniform in [0.5, 1]), plus
+ * independent Gaussian pixel noise of sd 0.3.  Shuffled; the split is as
+ * for the spiral.  The seed fixes everything.  Requires K >= 1, N >= 1,
+ * C >= 1, S >= 2.  Returns 0, or -1 when out of memory. */
+int bars_make(size_t K, size_t N, size_t C, size_t S, uint64_t seed,
+              double *x, int32_t *label);
+
 #endif /* NNC_PLUGINS_SPIRAL_H */

@@ -34,7 +34,11 @@
  * Metadata keys written by nncheck: plugin, args, seed, epoch, step,
  * train_loss, val_loss, val_acc (numbers as C-locale text, "%.17g" for
  * reals; an unrecorded value is simply absent).  Readers keep unknown keys
- * (nnc_checkpoint_get) and refuse nothing for them.
+ * (nnc_checkpoint_get) and refuse nothing for them.  One key changes how
+ * blocks are read: aux_blocks=K says that the last K blocks are not
+ * parameters but the state of the run that wrote the file (babysit.h: an
+ * optimizer's moments, averaged parameters), needed to resume it;
+ * nnc_checkpoint_check and nnc_checkpoint_apply ignore them.
  *
  * Writing is crash-safe: the file is written under a temporary name in the
  * same directory, flushed to disk (fsync), then renamed over PATH, and the
@@ -103,7 +107,8 @@ int nnc_checkpoint_read(const char *path, nnc_checkpoint **out, char *err,
                         size_t errlen);
 /* Set the model's parameters to the checkpoint's.  Every block of the model
  * must be in the checkpoint under its name with the same element type and
- * shape, and the checkpoint may hold no other block; otherwise NNC_EARG
+ * shape, and the checkpoint may hold no other block (but its auxiliary
+ * ones); otherwise NNC_EARG
  * naming the first difference, and the model is left untouched. */
 int nnc_checkpoint_apply(const nnc_checkpoint *c, nnc_model *m, char *err,
                          size_t errlen);

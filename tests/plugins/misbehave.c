@@ -14,6 +14,7 @@ typedef struct inst {
   double r[4];  /* residuals of the last loss */
   uint32_t flags;
   unsigned calls;
+  unsigned backs; /* backward calls */
 } inst;
 
 static const double X[4][2] = {{1, 2}, {-1, 0.5}, {0.3, -2}, {2, 1}};
@@ -118,6 +119,11 @@ static int backward(void *p, void *const *grads, char *err, size_t errlen)
   gb[0] *= s->scale;
 #ifdef MB_NAN_GRAD
   gw[1] = NAN;
+#endif
+#ifdef MB_NAN_GRAD_LATE
+  /* a gradient that goes bad mid-training, in one block only */
+  if (++s->backs >= 6)
+    gb[0] = NAN;
 #endif
   return 0;
 }
