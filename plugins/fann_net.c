@@ -480,19 +480,43 @@ static int fn_get_block(void *self, size_t i, nnc_block *out) {
   return 0;
 }
 
-/* The batch's absolute rows into m->batch (growing the buffers). */
-static int select_batch(fn_net *m, const nnc_batch *b, char *err,
-                        size_t errlen) {
+/* The absolute row of a batch's k-th example. */
+static int batch_row(const fn_net *m, const nnc_batch *b, size_t k,
+                     size_t *row, char *err, size_t errlen) {
+  int dflt = !b || !b->index, val = !dflt && b->split == NNC_SPLIT_VAL;
+  size_t r = dflt ? k : b->index[k], lim = val ? m->n_val : m->n_train;
+  if (r >= lim) {
+    fn_err(err, errlen, "example %zu out of range: the %s split has %zu", r,
+           val ? "validation" : "training", lim);
+    return -1;
+  }
+  *row = (val ? m->n_train : 0) + r;
+  return 0;
+}
+
+/* The batch's size, after checking its split. */
+static int batch_size(const fn_net *m, const nnc_batch *b, size_t *n,
+                      char *err, size_t errlen) {
   int dflt = !b || !b->index;
-  size_t n = dflt ? m->n_train : b->count;
   if (!dflt && b->split != NNC_SPLIT_TRAIN && b->split != NNC_SPLIT_VAL) {
     fn_err(err, errlen, "unknown split %u", (unsigned)b->split);
     return -1;
   }
-  if (n == 0) {
+  *n = dflt ? m->n_train : b->count;
+  if (*n == 0) {
     fn_err(err, errlen, "empty batch");
     return -1;
   }
+  return 0;
+}
+
+/* The batch's absolute rows into m->batch (growing the buffers), for
+ * backward and the probes. */
+static int select_batch(fn_net *m, const nnc_batch *b, char *err,
+                        size_t errlen) {
+  size_t n;
+  if (batch_size(m, b, &n, err, errlen))
+    return -1;
   if (n > m->cap) {
     size_t *nb = realloc(m->batch, n * sizeof *nb);
     if (!nb) {
@@ -511,28 +535,19 @@ static int select_batch(fn_net *m, const nnc_batch *b, char *err,
     }
     m->cap = n;
   }
-  size_t base = dflt || b->split == NNC_SPLIT_TRAIN ? 0 : m->n_train;
-  size_t lim = dflt || b->split == NNC_SPLIT_TRAIN ? m->n_train : m->n_val;
-  for (size_t k = 0; k < n; k++) {
-    size_t r = dflt ? k : b->index[k];
-    if (r >= lim) {
-      fn_err(err, errlen, "example %zu out of range: the %s split has %zu",
-             r, !dflt && b->split == NNC_SPLIT_VAL ? "validation" : "training",
-             lim);
+  for (size_t k = 0; k < n; k++)
+    if (batch_row(m, b, k, &m->batch[k], err, errlen))
       return -1;
-    }
-    m->batch[k] = base + r;
-  }
   m->n_batch = n;
   return 0;
 }
 
-/* Example k's input (zeros when asked) and target, FANN-encoded:
- * one-hot in {0,1}, or {-1,+1} for a symmetric output activation. */
-static void example(const fn_net *m, size_t k, double *in, double *target) {
-  size_t r = m->batch[k];
-  in[0] = m->zero_input ? 0 : m->x[2 * r];
-  in[1] = m->zero_input ? 0 : m->x[2 * r + 1];
+/* Row r's input (zeros when asked) and target, FANN-encoded: one-hot in
+ * {0,1}, or {-1,+1} for a symmetric output activation. */
+static void example(const fn_net *m, size_t r, int zero, double *in,
+                    double *target) {
+  in[0] = zero ? 0 : m->x[2 * r];
+  in[1] = zero ? 0 : m->x[2 * r + 1];
   double lo = FN_ACTS[m->cfg.out].symmetric ? -1 : 0;
   for (size_t j = 0; j < m->cfg.K; j++)
     target[j] = (int32_t)j == m->label[r] ? 1 : lo;
@@ -556,7 +571,7 @@ static int fn_loss(void *self, const nnc_batch *batch, uint64_t seed,
   double in[2], target[64];
   fann_reset_MSE(m->ann);
   for (size_t k = 0; k < m->n_batch; k++) {
-    example(m, k, in, target);
+    example(m, m->batch[k], m->zero_input, in, target);
     const fann_type *y = m->cfg.mse_fann ? fann_test(m->ann, in, target)
                                          : fann_run(m->ann, in);
     for (size_t j = 0; j < K; j++) {
@@ -588,7 +603,7 @@ static int fn_backward(void *self, void *const *grads, char *err,
   fann_reset_MSE(m->ann);
   fann_clear_train_arrays(m->ann);
   for (size_t k = 0; k < m->n_batch; k++) {
-    example(m, k, in, target);
+    example(m, m->batch[k], m->zero_input, in, target);
     fann_run(m->ann, in);
     fann_compute_MSE(m->ann, target);
     fann_backpropagate_MSE(m->ann);
@@ -625,23 +640,25 @@ static int fn_net_info(void *self, nnc_net_info *out) {
   return 0;
 }
 
+/* Leaves the last loss()'s batch, flags and probes alone. */
 static int fn_predict(void *self, const nnc_batch *batch, int32_t *pred,
                       int32_t *label, char *err, size_t errlen) {
   fn_net *m = self;
-  if (select_batch(m, batch, err, errlen))
+  size_t n, row;
+  if (batch_size(m, batch, &n, err, errlen))
     return -1;
-  m->zero_input = 0;
-  m->have_probe = 0;
   double in[2], target[64];
-  for (size_t k = 0; k < m->n_batch; k++) {
-    example(m, k, in, target);
+  for (size_t k = 0; k < n; k++) {
+    if (batch_row(m, batch, k, &row, err, errlen))
+      return -1;
+    example(m, row, 0, in, target);
     const fann_type *y = fann_run(m->ann, in);
     size_t best = 0;
     for (size_t j = 1; j < m->cfg.K; j++)
       if (y[j] > y[best])
         best = j;
     pred[k] = (int32_t)best;
-    label[k] = m->label[m->batch[k]];
+    label[k] = m->label[row];
   }
   return 0;
 }
