@@ -9,3 +9,10 @@ nncheckinclude_HEADERS += include/nncheck/search.h
 bin_PROGRAMS += tools/hpsearch
 tools_hpsearch_SOURCES = tools/hpsearch.c tools/cli.c tools/cli.h
 tools_hpsearch_LDADD = lib/libnncheck.la
+
+lib_libnncheck_la_SOURCES += lib/ensemble.c
+nncheckinclude_HEADERS += include/nncheck/ensemble.h
+
+bin_PROGRAMS += tools/ensemble
+tools_ensemble_SOURCES = tools/ensemble.c tools/cli.c tools/cli.h
+tools_ensemble_LDADD = lib/libnncheck.la
