@@ -111,6 +111,7 @@ typedef struct trial_run {
   double ema_decay;
   size_t cap_steps;
   size_t ckpt_step;
+  size_t logged_steps;    /* step losses already in loss.tsv */
   char err[512];
   int io_err;
 } trial_run;
@@ -180,19 +181,36 @@ static void json_num(FILE *f, double v)
     fputs("null", f);
 }
 
-/* progress.txt (or result.txt), stats.json and loss.tsv, atomically. */
-static int write_state(trial_run *r, const char *name)
+/* progress.txt (or result.txt) and stats.json, atomically, and the step
+ * losses since the last call appended to loss.tsv (started empty with the
+ * trial; a reader may see a last line cut short, never an old one).  The
+ * step losses go into stats.json only with the result (`final`), so that a
+ * write per epoch costs the same at every epoch. */
+static int write_state(trial_run *r, const char *name, int final)
 {
   double t0 = nnci_now();
   char path[4300];
   char *buf = NULL;
   size_t len = 0;
-  FILE *f = open_memstream(&buf, &len);
-  if (!f)
-    return NNC_ENOMEM;
-  nnci_trial_write(&r->t, r->sp->nparams, f);
-  snprintf(path, sizeof path, "%s/%s", r->tdir, name);
-  int rc = nnci_write_stream(path, f, &buf, &len, r->err, sizeof r->err);
+  int rc = NNC_OK;
+  FILE *f;
+  snprintf(path, sizeof path, "%s/loss.tsv", r->tdir);
+  if (r->logged_steps == 0) {
+    static const char head[] = "# epoch\tloss (per step)\n";
+    rc = nnci_write_atomic(path, head, sizeof head - 1, r->err, sizeof r->err);
+  }
+  if (!rc && r->logged_steps < r->t.nsteps) {
+    FILE *a = fopen(path, "a");
+    if (!a)
+      rc = nnci_search_fail(NNC_EIO, r->err, sizeof r->err, "%s: cannot "
+                            "append", path);
+    for (size_t k = r->logged_steps; a && k < r->t.nsteps; k++)
+      fprintf(a, "%.17g\t%.17g\n", r->t.step_epoch[k], r->t.step_loss[k]);
+    if (a && fclose(a) != 0)
+      rc = nnci_search_fail(NNC_EIO, r->err, sizeof r->err, "%s: cannot "
+                            "append", path);
+    r->logged_steps = r->t.nsteps;
+  }
   if (!rc && (f = open_memstream(&buf, &len))) {
     fprintf(f, "{\"trial\": %zu, \"stage\": %zu, \"status\": \"%s\", "
                "\"params\": {", r->t.index, r->t.stage,
@@ -212,28 +230,31 @@ static int write_state(trial_run *r, const char *name)
       json_num(f, r->t.val_acc[e]);
       fputc('}', f);
     }
-    fputs("],\n \"step_epoch\": [", f);
-    for (size_t k = 0; k < r->t.nsteps; k++) {
-      fputs(k ? ", " : "", f);
-      json_num(f, r->t.step_epoch[k]);
+    fputs("]", f);
+    if (final) {
+      fputs(",\n \"step_epoch\": [", f);
+      for (size_t k = 0; k < r->t.nsteps; k++) {
+        fputs(k ? ", " : "", f);
+        json_num(f, r->t.step_epoch[k]);
+      }
+      fputs("],\n \"step_loss\": [", f);
+      for (size_t k = 0; k < r->t.nsteps; k++) {
+        fputs(k ? ", " : "", f);
+        json_num(f, r->t.step_loss[k]);
+      }
+      fputs("]", f);
     }
-    fputs("],\n \"step_loss\": [", f);
-    for (size_t k = 0; k < r->t.nsteps; k++) {
-      fputs(k ? ", " : "", f);
-      json_num(f, r->t.step_loss[k]);
-    }
-    fputs("]}\n", f);
+    fputs("}\n", f);
     snprintf(path, sizeof path, "%s/stats.json", r->tdir);
     rc = nnci_write_stream(path, f, &buf, &len, r->err, sizeof r->err);
   } else if (!rc)
     rc = NNC_ENOMEM;
   if (!rc && (f = open_memstream(&buf, &len))) {
-    fputs("# epoch\tloss (per step)\n", f);
-    for (size_t k = 0; k < r->t.nsteps; k++)
-      fprintf(f, "%.17g\t%.17g\n", r->t.step_epoch[k], r->t.step_loss[k]);
-    snprintf(path, sizeof path, "%s/loss.tsv", r->tdir);
+    nnci_trial_write(&r->t, r->sp->nparams, f);
+    snprintf(path, sizeof path, "%s/%s", r->tdir, name);
     rc = nnci_write_stream(path, f, &buf, &len, r->err, sizeof r->err);
-  }
+  } else if (!rc)
+    rc = NNC_ENOMEM;
   r->proto += nnci_now() - t0;
   return rc;
 }
@@ -293,7 +314,7 @@ static int on_epoch(void *user, nnc_model *m, const nnc_epoch_info *e)
   trial_run *r = user;
   if (push_epoch(r, e->train_loss, e->val_loss, e->val_acc) ||
       save_ckpt(r, m, "", e->epoch, e->train_loss, e->val_loss, e->val_acc) ||
-      write_state(r, "progress.txt")) {
+      write_state(r, "progress.txt", 0)) {
     r->io_err = 1;
     return 1;
   }
@@ -542,7 +563,7 @@ static int run_trial(trial_run *r, uint64_t init_offset, char *err,
   r->ema = NULL;
   if (!rc && !r->abandoned) {
     double t_end = nnci_now();
-    rc = write_state(r, "result.txt");
+    rc = write_state(r, "result.txt", 1);
     if (rc)
       rc = nnci_search_fail(rc, err, errlen, "%s", r->err);
     double train_s = (t_end - t_start) - r->proto;
