@@ -410,7 +410,7 @@ int nnc_search_plots(const nnc_search_summary *s, size_t top,
 }
 
 int nnc_search_sbatch(const char *dir, const char *exe, size_t nworkers,
-                      const char *partition, FILE *f)
+                      const char *partition, const char *const *env, FILE *f)
 {
   if (nworkers == 0)
     nworkers = 1;
@@ -426,6 +426,15 @@ int nnc_search_sbatch(const char *dir, const char *exe, size_t nworkers,
           nworkers - 1, dir);
   if (partition && *partition)
     fprintf(f, "#SBATCH --partition=%s\n", partition);
+  for (size_t i = 0; env && env[i]; i++) {
+    const char *eq = strchr(env[i], '=');
+    if (!eq)
+      continue;
+    fprintf(f, "%.*s='", (int)(eq - env[i]), env[i]);
+    for (const char *c = eq + 1; *c; c++)
+      fputs(*c == '\'' ? "'\\''" : (char[]){*c, 0}, f);
+    fprintf(f, "'\nexport %.*s\n", (int)(eq - env[i]), env[i]);
+  }
   fprintf(f, "exec '%s' worker '%s'\n", exe, dir);
   return ferror(f) ? NNC_EIO : NNC_OK;
 }

@@ -314,9 +314,25 @@ int main(int argc, char **argv)
       snprintf(path, sizeof path, "%s/hpsearch.sbatch", adir);
       outfile = path;
     }
+    /* what the worker needs from this environment: where the plugins
+     * and (in a build tree) the library are */
+    static const char *const keep[] = {"NNCHECK_PLUGIN_PATH",
+                                       "LD_LIBRARY_PATH", "NNCHECK_GNUPLOT"};
+    char *env[4] = {NULL, NULL, NULL, NULL};
+    size_t ne = 0;
+    for (size_t i = 0; i < 3; i++) {
+      const char *v = getenv(keep[i]);
+      if (v && *v && (env[ne] = malloc(strlen(keep[i]) + strlen(v) + 2)))
+        sprintf(env[ne++], "%s=%s", keep[i], v);
+    }
     FILE *f = fopen(outfile, "w");
-    if (!f || nnc_search_sbatch(adir, exe ? exe : "hpsearch", ntasks,
-                                partition, f) || fclose(f)) {
+    int bad = !f || nnc_search_sbatch(adir, exe ? exe : "hpsearch", ntasks,
+                                      partition, (const char *const *)env, f);
+    for (size_t i = 0; i < ne; i++)
+      free(env[i]);
+    if (f && fclose(f))
+      bad = 1;
+    if (bad) {
       cli_error("%s: cannot write the script: %s", outfile, strerror(errno));
       return NNC_EXIT_USAGE;
     }

@@ -332,9 +332,11 @@ int nnc_search_plots(const nnc_search_summary *s, size_t top,
                      const char *pdir, char **text, char *err, size_t errlen);
 
 /* The Slurm job-array script running `nworkers` workers of program `exe`
- * on dir (absolute paths are best). */
+ * on dir (absolute paths are best); env (NULL-terminated "KEY=VALUE"
+ * strings, may be NULL) is exported by the script before the worker
+ * starts, e.g. the plugin search path. */
 int nnc_search_sbatch(const char *dir, const char *exe, size_t nworkers,
-                      const char *partition, FILE *f);
+                      const char *partition, const char *const *env, FILE *f);
 
 #ifdef __cplusplus
 }
