@@ -102,7 +102,7 @@ typedef struct trial_run {
   size_t index;
   long attempt;           /* claim held; -1: none */
   double lease, last_beat;
-  int abandoned, stopped;
+  int abandoned, stopped, exploded;
   double proto;           /* seconds in the protocol */
   /* the running average */
   size_t nblocks;
@@ -318,6 +318,13 @@ static int on_epoch(void *user, nnc_model *m, const nnc_epoch_info *e)
     r->io_err = 1;
     return 1;
   }
+  /* exploded: a finite loss far above where it started counts as
+   * diverged (a stable softmax never turns NaN, however large the rate) */
+  if (r->t.nsteps && isfinite(r->t.step_loss[0]) &&
+      !(e->train_loss <= NNC_SEARCH_EXPLODE * fabs(r->t.step_loss[0]))) {
+    r->exploded = 1;
+    return 1;
+  }
   for (size_t k = 0; k < r->plan->nrungs; k++)
     if (r->plan->rung_epoch[k] == e->epoch &&
         !(e->val_acc >= r->plan->rung_min[k])) {
@@ -509,7 +516,7 @@ static int run_trial(trial_run *r, uint64_t init_offset, char *err,
     snprintf(t->error, sizeof t->error, "%s", nnc_model_error(m));
     rc = NNC_OK;
   } else if (!r->abandoned) {
-    if (log->diverged)
+    if (log->diverged || r->exploded)
       t->status = NNC_TRIAL_DIVERGED;
     else if (r->stopped)
       t->status = NNC_TRIAL_STOPPED;

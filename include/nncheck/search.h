@@ -51,7 +51,8 @@
  * on each side and clipped to the limits.  Regions where most trials
  * diverged are dropped: the stage's range is cut into 5 equal bins (in
  * scale); a bin holding at least 2 trials of which more than half diverged
- * (NaN/Inf loss or gradient, or a plugin error) is cut off the new range
+ * (NaN/Inf loss or gradient; a training loss above NNC_SEARCH_EXPLODE
+ * times its first mini-batch loss; or a plugin error) is cut off the new range
  * when it lies at one of its ends (never past the top-k hull).
  *
  * ---- Border check --------------------------------------------------------
@@ -115,6 +116,10 @@ extern "C" {
 #define NNC_SEARCH_NAME 32       /* bytes of a parameter or stage name */
 #define NNC_SEARCH_BORDER 0.1    /* the outer fraction the border check reads */
 #define NNC_SEARCH_BINS 5        /* bins of the divergence rule */
+#define NNC_SEARCH_EXPLODE 10.0  /* a trial whose training loss at an
+                                    epoch's end exceeds this times its first
+                                    mini-batch loss has exploded: stopped
+                                    there and counted as diverged */
 
 enum nnc_scale {
   NNC_SCALE_LOG = 0,     /* 10^uniform(log10 lo, log10 hi) */
