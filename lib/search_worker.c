@@ -312,6 +312,9 @@ static int save_ckpt(trial_run *r, nnc_model *m, const char *prefix,
 static int on_epoch(void *user, nnc_model *m, const nnc_epoch_info *e)
 {
   trial_run *r = user;
+  /* heartbeat first: a worker whose trial was taken over writes nothing */
+  if (beat(r))
+    return 1;
   if (push_epoch(r, e->train_loss, e->val_loss, e->val_acc) ||
       save_ckpt(r, m, "", e->epoch, e->train_loss, e->val_loss, e->val_acc) ||
       write_state(r, "progress.txt", 0)) {
@@ -331,7 +334,7 @@ static int on_epoch(void *user, nnc_model *m, const nnc_epoch_info *e)
       r->stopped = 1;
       return 1;
     }
-  return beat(r);
+  return 0;
 }
 
 static uint64_t trial_seed(const nnc_search_space *sp, size_t index,
@@ -568,6 +571,8 @@ static int run_trial(trial_run *r, uint64_t init_offset, char *err,
     free(r->ema[b]);
   free(r->ema);
   r->ema = NULL;
+  if (!rc && !r->abandoned && r->dir)
+    beat(r); /* taken over meanwhile? then the other worker writes it */
   if (!rc && !r->abandoned) {
     double t_end = nnci_now();
     rc = write_state(r, "result.txt", 1);

@@ -89,12 +89,16 @@
  *   DIR/trials/trialNNNN/    per trial: epochEEEE-valA.AAAA.nnckpt after
  *                            every epoch (A = validation accuracy),
  *                            ema-epochEEEE-valA.AAAA.nnckpt at the end (the
- *                            running average), stats.json (per epoch and per
- *                            step), loss.tsv (per step), and last result.txt
- *                            (the trial is done when it exists) and
- *                            timing.txt (seconds, worker: not reproducible).
- *   Every file is written to a temporary name and renamed: a reader sees
- *   the old file or the complete new one.  A re-claimed trial restarts from
+ *                            running average), progress.txt (the result
+ *                            so far), stats.json (per epoch; with the step
+ *                            losses once done), loss.tsv (per step,
+ *                            appended each epoch), and last result.txt (the
+ *                            trial is done when it exists) and timing.txt
+ *                            (seconds, worker: not reproducible).
+ *   Every file but loss.tsv is written to a temporary name and renamed: a
+ *   reader sees the old file or the complete new one (of loss.tsv, at worst
+ *   a last line cut short).  Temporary files a dead worker left are removed
+ *   by the worker that takes its trial over.  A re-claimed trial restarts from
  *   scratch: its result is a pure function of (search seed, trial index,
  *   stage plan), so the files it rewrites are bit-identical, whatever the
  *   number of workers and the order they finish in.
