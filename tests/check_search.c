@@ -614,6 +614,63 @@ START_TEST(test_ensemble_beats_mean_member)
 }
 END_TEST
 
+/* A net whose scores() is wrong (rows sum to 2) or absent, built in-process
+ * from the bundled mlp's own callbacks. */
+static int (*real_scores)(void *, const nnc_batch *, double *, char *, size_t);
+static int double_scores(void *self, const nnc_batch *b, double *out,
+                         char *err, size_t errlen)
+{
+  int rc = real_scores(self, b, out, err, errlen);
+  for (size_t k = 0; !rc && k < 3 * b->count; k++)
+    out[k] *= 2;
+  return rc;
+}
+
+START_TEST(test_scores_contract_and_vote)
+{
+  char err[1024];
+  nnc_model *base = NULL;
+  ck_assert_int_eq(nnc_model_load("mlp", "N=50", &base, err, sizeof err), 0);
+  nnc_plugin d = *nnc_model_desc(base);
+  real_scores = d.scores;
+  d.scores = double_scores;
+  nnc_model *bad = NULL;
+  ck_assert_int_eq(nnc_model_open(&d, "N=50", &bad, err, sizeof err), 0);
+  size_t idx[4] = {0, 1, 2, 3};
+  nnc_batch b = {idx, 4, NNC_SPLIT_VAL, 0};
+  double p[12];
+  ck_assert_int_eq(nnc_model_scores(bad, &b, p), NNC_ECONTRACT);
+  ck_assert(strstr(nnc_model_error(bad), "sums to"));
+  ck_assert_int_eq(nnc_model_scores(base, &b, p), NNC_OK); /* the twin */
+  /* without scores(): a majority vote */
+  d.scores = NULL;
+  nnc_model *ms[3] = {NULL, NULL, NULL};
+  const char *names[3] = {"a", "b", "c"};
+  for (int i = 0; i < 3; i++) {
+    char args[64];
+    snprintf(args, sizeof args, "N=50 init_seed=%d", i + 1);
+    ck_assert_int_eq(nnc_model_open(&d, args, &ms[i], err, sizeof err), 0);
+  }
+  nnc_ensemble *e = NULL;
+  ck_assert_int_eq(nnc_ensemble_eval(ms, names, 3, 0, "files", &e, err,
+                                     sizeof err), 0);
+  ck_assert_int_eq(e->method, NNC_ENS_VOTE);
+  ck_assert_double_eq(e->members[0].ens_acc, e->members[0].val_acc);
+  char *text = NULL;
+  size_t len = 0;
+  FILE *f = open_memstream(&text, &len);
+  nnc_ensemble_report_text(e, f);
+  fclose(f);
+  ck_assert(strstr(text, "majority vote"));
+  free(text);
+  nnc_ensemble_free(e);
+  for (int i = 0; i < 3; i++)
+    nnc_model_close(ms[i]);
+  nnc_model_close(bad);
+  nnc_model_close(base);
+}
+END_TEST
+
 static Suite *suite(void)
 {
   Suite *s = suite_create("search");
@@ -635,6 +692,7 @@ static Suite *suite(void)
   tcase_set_timeout(t, 600);
   tcase_add_test(t, test_scores_are_probabilities);
   tcase_add_test(t, test_ensemble_beats_mean_member);
+  tcase_add_test(t, test_scores_contract_and_vote);
   suite_add_tcase(s, t);
   return s;
 }
