@@ -46,6 +46,7 @@ static void usage(FILE *f)
       "  --plots PDIR  ens_gain (.dat, .gp, .png, .svg) into PDIR\n"
       "  --dumb        the plot as text after the report\n"
       "  --json        the report as JSON\n"
+      "  --list        every bundled plugin and fixture, and exit\n"
       "  -h, --help    this help\n"
       "\n"
       "Exit status:\n"
@@ -123,6 +124,8 @@ int main(int argc, char **argv)
       {"json", no_argument, 0, OPT_JSON},
       {"help", no_argument, 0, 'h'},
       {0, 0, 0, 0}};
+  if (argc == 2 && !strcmp(argv[1], "--list"))
+    return cli_list_plugins();
   if (argc >= 2 && (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help"))) {
     usage(stdout);
     return NNC_EXIT_OK;

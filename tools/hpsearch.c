@@ -63,6 +63,7 @@ static void usage(FILE *f)
       "  -n N            sbatch: array tasks (workers) [4]\n"
       "  --partition P   sbatch: Slurm partition [the default]\n"
       "  -o FILE         sbatch: the script [DIR/hpsearch.sbatch]\n"
+      "  --list          every bundled plugin and fixture, and exit\n"
       "  -h, --help      this help\n"
       "\n"
       "Exit status:\n"
@@ -147,7 +148,16 @@ static int do_init(const char *space, const char *dir)
     cli_error("out of memory reading %s", space);
     return NNC_EXIT_USAGE;
   }
-  int rc = nnc_search_init(dir, text, space, err, sizeof err);
+  nnc_search_space sp;
+  int rc = nnc_search_space_parse(text, space, &sp, err, sizeof err);
+  char path[4096], perr[1024];
+  if (!rc && nnc_plugin_resolve(sp.plugin, path, sizeof path, perr,
+                                sizeof perr)) {
+    rc = NNC_ENOTFOUND;
+    snprintf(err, sizeof err, "%s: plugin: %s", space, perr);
+  }
+  if (!rc)
+    rc = nnc_search_init(dir, text, space, err, sizeof err);
   free(text);
   if (rc) {
     cli_error("%s", err);
@@ -239,6 +249,8 @@ int main(int argc, char **argv)
       {"partition", required_argument, 0, OPT_PART},
       {"help", no_argument, 0, 'h'},
       {0, 0, 0, 0}};
+  if (argc == 2 && !strcmp(argv[1], "--list"))
+    return cli_list_plugins();
   if (argc >= 2 && (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help"))) {
     usage(stdout);
     return NNC_EXIT_OK;
