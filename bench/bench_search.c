@@ -131,6 +131,9 @@ int main(int argc, char **argv)
          "2%%]\n", 100 * over1, 100 * over2);
   printf("  (the rest of -j1's wall time, process starts, plugin loading "
          "and planning: %.2f%% of training)\n", 100 * rest1);
+  printf("  a trial's training took %.2fx as long with -j2 as with -j1 (1.00:"
+         " each worker had a core to itself; near 2: the two shared one)\n",
+         (train2 / (double)n2) / (train1 / (double)n1));
   int ok = speedup >= 1.8 && over1 <= 0.02 && over2 <= 0.02;
   printf("%s\n", ok ? "all targets met" : "a target was missed");
   char cmd[4300];
