@@ -921,3 +921,32 @@ int nnc_model_net_info(nnc_model *m, nnc_net_info *out)
   *out = m->ni;
   return NNC_OK;
 }
+
+int nnc_model_scores(nnc_model *m, const nnc_batch *batch, double *out)
+{
+  if (!m->d.scores || !m->has_info || m->ni.n_classes == 0)
+    return nnci_fail(m, NNC_EUNSUPPORTED, "%s: no scores() callback (or no "
+                     "class count in net_info)", m->d.name);
+  char perr[1024] = "";
+  if (m->d.scores(m->self, batch, out, perr, sizeof perr) != 0)
+    return nnci_fail(m, NNC_EPLUGIN, "%s: scores() failed: %s", m->d.name,
+                     perr);
+  size_t K = m->ni.n_classes, n = batch && batch->index ? batch->count : 0;
+  for (size_t k = 0; k < n; k++) {
+    double sum = 0;
+    for (size_t c = 0; c < K; c++) {
+      double v = out[k * K + c];
+      if (!isfinite(v))
+        return nnci_fail(m, NNC_ENONFINITE, "%s: scores() gave %g for "
+                         "example %zu, class %zu", m->d.name, v, k, c);
+      if (v < 0)
+        return nnci_fail(m, NNC_ECONTRACT, "%s: scores() gave the negative "
+                         "probability %g for example %zu", m->d.name, v, k);
+      sum += v;
+    }
+    if (fabs(sum - 1) > 1e-6)
+      return nnci_fail(m, NNC_ECONTRACT, "%s: scores() row %zu sums to %.9g, "
+                       "not 1", m->d.name, k, sum);
+  }
+  return NNC_OK;
+}

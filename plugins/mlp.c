@@ -495,6 +495,37 @@ static int mlp_predict(void *self, const nnc_batch *batch, int32_t *pred,
   return 0;
 }
 
+/* Class probabilities: the softmax of the scores (of an SVM's too). */
+static int mlp_scores(void *self, const nnc_batch *batch, double *out,
+                      char *err, size_t errlen) {
+  mlp *m = self;
+  mlp_sel sel;
+  if (resolve_batch(m, batch, &sel, err, errlen))
+    return -1;
+  size_t chunk = sel.count < MLP_PREDICT_CHUNK ? sel.count : MLP_PREDICT_CHUNK;
+  if (ws_reserve(m, &m->pw, chunk, 0, err, errlen))
+    return -1;
+  size_t K = m->cfg.K;
+  for (size_t k0 = 0; k0 < sel.count; k0 += chunk) {
+    size_t n = sel.count - k0 < chunk ? sel.count - k0 : chunk;
+    gather(m, &m->pw, &sel, k0, n);
+    forward(m, &m->pw, n, 0, 0, NULL);
+    for (size_t k = 0; k < n; k++) {
+      double *row = out + (k0 + k) * K, mx = -INFINITY, sum = 0;
+      for (size_t c = 0; c < K; c++) {
+        row[c] = m->cfg.is_float ? (double)((const float *)m->pw.s)[k * K + c]
+                                 : ((const double *)m->pw.s)[k * K + c];
+        mx = row[c] > mx ? row[c] : mx;
+      }
+      for (size_t c = 0; c < K; c++)
+        sum += (row[c] = exp(row[c] - mx));
+      for (size_t c = 0; c < K; c++)
+        row[c] /= sum;
+    }
+  }
+  return 0;
+}
+
 static int mlp_winners(void *self, nnc_winners *out) {
   const mlp *m = self;
   out->hash = m->win.hash;
@@ -578,6 +609,7 @@ static const nnc_plugin mlp_plugin = {
     .reinit = mlp_reinit,
     .clone = mlp_clone,
     .set_hyper = mlp_set_hyper,
+    .scores = mlp_scores,
 };
 
 NNC_EXPORT const nnc_plugin *NNC_PLUGIN_ENTRY(void);

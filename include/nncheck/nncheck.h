@@ -127,6 +127,11 @@ int nnc_model_backward(nnc_model *m);
 /* The winner fingerprint of the last loss; NNC_EUNSUPPORTED without one. */
 int nnc_model_winners(nnc_model *m, nnc_winners *out);
 int nnc_model_net_info(nnc_model *m, nnc_net_info *out);
+/* The class probabilities of a net's examples (the plugin's scores()):
+ * out holds batch->count x n_classes doubles.  NNC_EUNSUPPORTED without
+ * scores() or net_info; NNC_ENONFINITE (or NNC_ECONTRACT for a negative
+ * entry or a row not summing to 1 within 1e-6) when a row is wrong. */
+int nnc_model_scores(nnc_model *m, const nnc_batch *batch, double *out);
 
 /* ---- gradcheck ------------------------------------------------------------ */
 enum nnc_verdict {

@@ -266,6 +266,16 @@ typedef struct nnc_plugin {
    * ids.  The same seed must give the same inputs. */
   int (*sample_input)(void *self, void *x, size_t n, uint64_t seed,
                       char *err, size_t errlen);
+  /* Net: for each example k of `batch`, its class probabilities into
+   * out[k * n_classes + c], c < net_info().n_classes (host-owned, count x
+   * n_classes doubles), in inference mode (no dropout): each row finite,
+   * >= 0 and summing to 1.  A softmax classifier gives its softmax; any
+   * other (an SVM) the softmax of its class scores.  Leaves the parameters
+   * and what backward needs untouched.  Enables averaged-prediction
+   * ensembles; without it an ensemble takes the majority vote of
+   * predict(). */
+  int (*scores)(void *self, const nnc_batch *batch, double *out, char *err,
+                size_t errlen);
 } nnc_plugin;
 
 /* The entry point a plugin exports:
