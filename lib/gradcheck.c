@@ -41,6 +41,7 @@ void nnc_gradcheck_opts_init(nnc_gradcheck_opts *o)
   o->project = 0;
   o->probes = 4;
   o->winners = 1;
+  o->threads = 1;
 }
 
 const char *nnc_verdict_name(int v)
@@ -314,7 +315,7 @@ static size_t coords_cap(const nnc_gradcheck_opts *o, size_t count)
 int nnci_gc_keep(gc_ctx *c)
 {
   nnc_model *m = c->m;
-  if (c->grad_kept)
+  if (c->grad_kept || (c->gsrc && c->gsrc != m))
     return NNC_OK;
   if (!c->grad) {
     c->grad = calloc(m->nblocks, sizeof *c->grad);
@@ -335,7 +336,8 @@ int nnci_gc_keep(gc_ctx *c)
 
 double nnci_gc_grad(const gc_ctx *c, size_t b, size_t i)
 {
-  return c->grad_kept ? c->grad[b][i] : nnc_model_grad(c->m, b, i);
+  return c->grad_kept ? c->grad[b][i]
+                      : nnc_model_grad(c->gsrc ? c->gsrc : c->m, b, i);
 }
 
 static void free_grads(ctx *c)
@@ -382,6 +384,10 @@ static void block_verdict(nnc_gc_block *gb)
     gb->verdict = NNC_SKIP;
 }
 
+/* A part: the base point, then the chosen coordinates of every block
+ * (serially or on threads, with one result either way), then per block its
+ * projections, tied sets and verdict.  Each block's gradient norm is read
+ * right after the base point, before any re-test runs a backward. */
 static int check_part(ctx *c, uint32_t part, long only_block,
                       double *norms_out)
 {
@@ -390,6 +396,14 @@ static int check_part(ctx *c, uint32_t part, long only_block,
   int rc;
   if ((rc = base_point(c, part)))
     return rc;
+  size_t first = r->nblocks, total = 0;
+  size_t **idx = calloc(m->nblocks, sizeof *idx);
+  size_t *nidx = calloc(m->nblocks, sizeof *nidx);
+  gc_item *items = NULL;
+  if (!idx || !nidx) {
+    rc = nnci_fail(m, NNC_ENOMEM, "out of memory");
+    goto out;
+  }
   for (size_t b = 0; b < m->nblocks; b++) {
     if (only_block >= 0 && (size_t)only_block != b)
       continue;
@@ -405,42 +419,73 @@ static int check_part(ctx *c, uint32_t part, long only_block,
     gb->grad_norm = nnc_model_grad_norm(m, b);
     if (norms_out)
       norms_out[b] = gb->grad_norm;
-    size_t n, *idx;
+    size_t n = 0;
     if (c->o->index >= 0) {
-      if ((size_t)c->o->index >= blk->count)
-        return nnci_fail(m, NNC_EARG,
-                         "index %ld is outside block '%s' (%zu elements)",
-                         c->o->index, blk->name, blk->count);
-      idx = malloc(sizeof *idx);
-      if (!idx)
-        return nnci_fail(m, NNC_ENOMEM, "out of memory");
-      idx[0] = (size_t)c->o->index;
-      n = 1;
-    } else if (c->o->project) {
-      idx = NULL;
-      n = 0;
-    } else {
-      idx = malloc(coords_cap(c->o, blk->count) * sizeof *idx);
-      if (!idx)
-        return nnci_fail(m, NNC_ENOMEM, "out of memory");
-      n = pick_coords(c->o, blk->count, name_stream(blk->name), idx);
-    }
-    for (size_t k = 0; k < n; k++) {
-      nnc_gc_coord *e = nnci_gc_push(gb);
-      if (!e || (rc = nnci_gc_coord(c, b, idx[k], gb, e))) {
-        free(idx);
-        return e ? rc : nnci_fail(m, NNC_ENOMEM, "out of memory");
+      if ((size_t)c->o->index >= blk->count) {
+        rc = nnci_fail(m, NNC_EARG,
+                       "index %ld is outside block '%s' (%zu elements)",
+                       c->o->index, blk->name, blk->count);
+        goto out;
       }
-      gb->checked++;
+      if ((idx[b] = malloc(sizeof **idx)))
+        idx[b][n++] = (size_t)c->o->index;
+    } else if (!c->o->project) {
+      if ((idx[b] = malloc(coords_cap(c->o, blk->count) * sizeof **idx)))
+        n = pick_coords(c->o, blk->count, name_stream(blk->name), idx[b]);
     }
-    free(idx);
+    /* room for every checked coordinate up front: checking one allocates
+     * nothing */
+    gb->coords = n ? calloc(n, sizeof *gb->coords) : NULL;
+    int need = c->o->index >= 0 || !c->o->project;
+    if ((need && !idx[b]) || (n && !gb->coords)) {
+      rc = nnci_fail(m, NNC_ENOMEM, "out of memory");
+      goto out;
+    }
+    nidx[b] = n;
+    total += n;
+  }
+  items = malloc((total ? total : 1) * sizeof *items);
+  if (!items) {
+    rc = nnci_fail(m, NNC_ENOMEM, "out of memory");
+    goto out;
+  }
+  size_t k = 0;
+  for (size_t b = 0, g = first; b < m->nblocks; b++) {
+    if (only_block >= 0 && (size_t)only_block != b)
+      continue;
+    nnc_gc_block *gb = &r->blocks[g++];
+    for (size_t j = 0; j < nidx[b]; j++)
+      items[k++] = (gc_item){b, idx[b][j], gb, &gb->coords[j]};
+  }
+  size_t done = 0;
+  rc = nnci_gc_check_items(c, items, total, &done);
+  /* as the serial loop leaves them: the entries checked, and on an error
+   * the one that stopped it */
+  for (size_t q = 0; q < total && q <= done; q++) {
+    if (q < done)
+      items[q].gb->checked++;
+    if (q < done || rc != NNC_OK)
+      items[q].gb->ncoords++;
+  }
+  if (rc != NNC_OK)
+    goto out;
+  for (size_t b = 0, g = first; b < m->nblocks; b++) {
+    if (only_block >= 0 && (size_t)only_block != b)
+      continue;
+    nnc_gc_block *gb = &r->blocks[g++];
     if (c->o->project && c->o->index < 0 && (rc = nnci_gc_project(c, b, gb)))
-      return rc;
+      goto out;
     if (c->o->index < 0 && (rc = nnci_gc_ties(c, b, gb, 0)))
-      return rc;
+      goto out;
     block_verdict(gb);
   }
-  return NNC_OK;
+out:
+  for (size_t b = 0; idx && b < m->nblocks; b++)
+    free(idx[b]);
+  free(idx);
+  free(nidx);
+  free(items);
+  return rc;
 }
 
 static int sweep(ctx *c, uint32_t part)
@@ -650,6 +695,7 @@ int nnc_gradcheck(nnc_model *m, const nnc_gradcheck_opts *opts,
     nnci_audit_inert(m, r, opts->strict);
   summarize(&c, have_d && only < 0 ? nd : NULL, have_r && only < 0 ? nr : NULL);
 done:
+  nnci_gc_pool_close(&c);
   free_grads(&c);
   free(nd);
   free(nr);

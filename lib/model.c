@@ -116,6 +116,17 @@ static long gbuf_check(const void *p, size_t bytes, int *ok)
   return 0;
 }
 
+int nnci_grads_alloc(nnc_model *m)
+{
+  for (size_t i = 0; i < m->nblocks; i++)
+    if (!m->grads[i] &&
+        !(m->grads[i] = gbuf_alloc(m->blocks[i].count *
+                                   nnci_dtype_size(m->blocks[i].dtype))))
+      return nnci_fail(m, NNC_ENOMEM, "out of memory for block '%s'",
+                       m->blocks[i].name);
+  return NNC_OK;
+}
+
 static void shape_text(const nnc_block *b, char *buf, size_t len)
 {
   size_t k = 0;
