@@ -102,6 +102,7 @@ void *aligned_alloc(size_t align, size_t n)
   return __libc_memalign(align, n);
 }
 
+void *memalign(size_t align, size_t n);
 void *memalign(size_t align, size_t n)
 {
   COUNT();
