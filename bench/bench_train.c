@@ -9,7 +9,7 @@
  * step spent in GEMM, for double and float.  Exit 1 if a fraction misses
  * the target.
  *
- *   make bench-train      (or: bench/bench_train [REPEATS [N]])
+ *   make bench-train      (or: bench/bench_train [REPEATS [N [DTYPE]]])
  */
 #include <nncheck/nncheck.h>
 #include <nncheck/train.h>
@@ -237,9 +237,12 @@ int main(int argc, char **argv)
          "gemm ms", "gemm/step", "target");
   const char *dtypes[2] = {"double", "float"};
   int missed = 0;
+  const char *only = argc > 3 ? argv[3] : NULL; /* "double" or "float" */
   for (int k = 0; k < 2; k++)
     for (int contiguous = 1; contiguous >= 0; contiguous--) {
       result r;
+      if (only && strcmp(only, dtypes[k]))
+        continue;
       int rc = bench(dtypes[k], N, reps, contiguous, &r);
       if (rc)
         return rc;
