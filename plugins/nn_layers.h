@@ -20,6 +20,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 /* ---- hashing and random numbers ----------------------------------------- */
 
@@ -82,6 +83,35 @@ static inline void nn_winners_add(nn_winners *w, int won, int tie) {
   w->hash = h ^ (h >> 29);
   w->decisions++;
   w->ties += tie != 0;
+}
+
+/* v where keep, else +0, without a branch (a ReLU's unit is on or off at
+ * random: a branch on it is mispredicted half the time). */
+static inline double nn_keep_f64(double v, int keep) {
+  uint64_t u;
+  memcpy(&u, &v, sizeof u);
+  u &= (uint64_t)0 - (uint64_t)(keep != 0);
+  memcpy(&v, &u, sizeof u);
+  return v;
+}
+
+static inline float nn_keep_f32(float v, int keep) {
+  uint32_t u;
+  memcpy(&u, &v, sizeof u);
+  u &= (uint32_t)0 - (uint32_t)(keep != 0);
+  memcpy(&v, &u, sizeof u);
+  return v;
+}
+
+/* Up to 64 outcomes at once, bit j of `won` the j-th (a ReLU's units): one
+ * step of the same bijective kind per word, so that the pass over a layer
+ * is not one long chain of dependent multiplications. */
+static inline void nn_winners_add_word(nn_winners *w, uint64_t won, size_t n,
+                                       uint64_t ties) {
+  uint64_t h = (w->hash ^ won) * NN_GOLDEN;
+  w->hash = h ^ (h >> 29);
+  w->decisions += n;
+  w->ties += ties;
 }
 
 /* ---- typed kernels ---------------------------------------------------------

@@ -47,19 +47,30 @@ void NN_FN(nn_affine_bwd)(const NN_REAL *x, const NN_REAL *W,
 
 void NN_FN(nn_relu_fwd)(const NN_REAL *x, NN_REAL *y, size_t count,
                         nn_winners *w) {
-  for (size_t k = 0; k < count; k++) {
-    NN_REAL v = x[k];
-    int won = v > 0;
-    if (w)
-      nn_winners_add(w, won, v == 0);
-    y[k] = won ? v : 0;
+  if (!w) {
+    for (size_t k = 0; k < count; k++)
+      y[k] = NN_FN(nn_keep)(x[k], x[k] > 0);
+    return;
+  }
+  /* the decisions of 64 units packed into a word, one fingerprint step per
+   * word */
+  for (size_t k0 = 0; k0 < count; k0 += 64) {
+    size_t n = count - k0 < 64 ? count - k0 : 64;
+    uint64_t won = 0, ties = 0;
+    for (size_t j = 0; j < n; j++) {
+      NN_REAL v = x[k0 + j];
+      won |= (uint64_t)(v > 0) << j;
+      ties += v == 0;
+      y[k0 + j] = NN_FN(nn_keep)(v, v > 0);
+    }
+    nn_winners_add_word(w, won, n, ties);
   }
 }
 
-void NN_FN(nn_relu_bwd)(const NN_REAL *y, const NN_REAL *dy, NN_REAL *dx,
-                        size_t count) {
+void NN_FN(nn_relu_bwd)(const NN_REAL *restrict y, const NN_REAL *restrict dy,
+                        NN_REAL *restrict dx, size_t count) {
   for (size_t k = 0; k < count; k++)
-    dx[k] = y[k] > 0 ? dy[k] : 0;
+    dx[k] = NN_FN(nn_keep)(dy[k], y[k] > 0);
 }
 
 void NN_FN(nn_tanh_fwd)(const NN_REAL *x, NN_REAL *y, size_t count) {
