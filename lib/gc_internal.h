@@ -30,6 +30,8 @@ typedef struct gc_ctx {
   nnc_model *gsrc;   /* the model whose buffers hold the base gradient: m,
                         or for a worker on a clone the checked model (a
                         clone's backward never touches it: nothing to keep) */
+  double *scratch;   /* projection probes' work space, grown on demand */
+  size_t scratch_n;
   /* parallel checks (lib/gc_parallel.c): clones made on first use */
   nnc_model **clones;
   size_t nclones;

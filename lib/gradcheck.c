@@ -697,6 +697,7 @@ int nnc_gradcheck(nnc_model *m, const nnc_gradcheck_opts *opts,
 done:
   nnci_gc_pool_close(&c);
   free_grads(&c);
+  free(c.scratch);
   free(nd);
   free(nr);
   r->error = rc;
