@@ -108,19 +108,17 @@ static int burn_in(ctx *c)
   if ((rc = loss_at(c, NNC_F_ALL, &L0, 0)) != NNC_OK)
     return rc;
   r->burn_in_loss[0] = L0;
-  size_t total = 0;
-  for (size_t b = 0; b < m->nparam; b++)
-    total += m->blocks[b].count;
-  double *save = malloc(total * sizeof *save);
+  /* Steps are taken in place, from the gradient in the model's buffers:
+   * no copy of the parameters (a large net's check would need twice the
+   * plugin's memory).  The first try of a step stores x - eta g exactly;
+   * a backtrack or a rejected step moves back by the difference. */
   size_t *idx = NULL;
   size_t bs = 0;
   if (m->has_info) {
     bs = m->ni.n_train < BURNIN_BATCH ? m->ni.n_train : BURNIN_BATCH;
     idx = malloc(bs * sizeof *idx);
   }
-  if (!save || (m->has_info && !idx)) {
-    free(save);
-    free(idx);
+  if (m->has_info && !idx) {
     return nnci_fail(m, NNC_ENOMEM, "out of memory for burn-in");
   }
   nnc_rng rng;
@@ -151,11 +149,9 @@ static int burn_in(ctx *c)
     if ((rc = nnc_model_backward(m)))
       goto out;
     double gn = 0, pn = 0;
-    size_t k = 0;
     for (size_t b = 0; b < m->nparam; b++)
-      for (size_t i = 0; i < m->blocks[b].count; i++, k++) {
+      for (size_t i = 0; i < m->blocks[b].count; i++) {
         double g = nnc_model_grad(m, b, i), p = nnc_model_get(m, b, i);
-        save[k] = p;
         gn += g * g;
         pn += p * p;
       }
@@ -171,11 +167,14 @@ static int burn_in(ctx *c)
     /* Backtrack until the batch loss goes down: a step that raises it says
      * nothing about the characteristic regime we are looking for. */
     int ok = 0;
+    double applied = 0; /* the step now stored: x0 - applied g */
     for (int tries = 0; tries < 6 && !ok; tries++) {
-      k = 0;
       for (size_t b = 0; b < m->nparam; b++)
-        for (size_t i = 0; i < m->blocks[b].count; i++, k++)
-          nnc_model_set(m, b, i, save[k] - eta * nnc_model_grad(m, b, i));
+        for (size_t i = 0; i < m->blocks[b].count; i++)
+          nnc_model_set(m, b, i,
+                        nnc_model_get(m, b, i) -
+                            (eta - applied) * nnc_model_grad(m, b, i));
+      applied = eta;
       double La;
       r->loss_evals++;
       if ((rc = nnc_model_loss(m, idx ? &batch : NULL, sseed, flags, &La)))
@@ -185,11 +184,12 @@ static int burn_in(ctx *c)
       else
         eta *= 0.5;
     }
-    if (!ok) { /* restore the last point and stop */
-      k = 0;
+    if (!ok) { /* back to the last point (to rounding) and stop */
       for (size_t b = 0; b < m->nparam; b++)
-        for (size_t i = 0; i < m->blocks[b].count; i++, k++)
-          nnc_model_set(m, b, i, save[k]);
+        for (size_t i = 0; i < m->blocks[b].count; i++)
+          nnc_model_set(m, b, i,
+                        nnc_model_get(m, b, i) +
+                            applied * nnc_model_grad(m, b, i));
       break;
     }
     accepted++;
@@ -218,7 +218,6 @@ static int burn_in(ctx *c)
          "may not point downhill (a sign or scale bug), or the loss is flat",
          accepted, steps);
 out:
-  free(save);
   free(idx);
   return rc;
 }
