@@ -444,8 +444,10 @@ static int mlp_backward(void *self, void *const *grads, char *err,
       void *dx = NULL;
       if (l > 0)
         dx = p > 0 ? ws->ga : ws->gh[l - 1];
-      ops->affine_bwd(layer_input(ws, l, p), weight(m, l), g, dx,
-                      grads[2 * l], grads[2 * l + 1], B, sz[l], sz[l + 1]);
+      /* the L2 term's gradient goes into the product itself */
+      ops->affine_bwd_l2(layer_input(ws, l, p), weight(m, l), g, dx,
+                         grads[2 * l], grads[2 * l + 1], B, sz[l], sz[l + 1],
+                         (m->flags & NNC_F_REG) ? m->used_reg : 0);
       if (l == 0)
         break;
       size_t count = B * sz[l];
@@ -461,11 +463,11 @@ static int mlp_backward(void *self, void *const *grads, char *err,
   } else {
     for (size_t i = 0; i < 2 * m->L; i++)
       ops->zero(grads[i], block_count(m, i));
+    if (m->flags & NNC_F_REG)
+      for (size_t l = 0; l < m->L; l++)
+        ops->axpy(block_count(m, 2 * l), m->used_reg, weight(m, l),
+                  grads[2 * l]);
   }
-  if (m->flags & NNC_F_REG)
-    for (size_t l = 0; l < m->L; l++)
-      ops->axpy(block_count(m, 2 * l), m->used_reg, weight(m, l),
-                grads[2 * l]);
   return 0;
 }
 

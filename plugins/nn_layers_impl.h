@@ -22,27 +22,40 @@ void NN_FN(nn_affine_fwd)(const NN_REAL *x, const NN_REAL *W,
           (blasint)out);
 }
 
-void NN_FN(nn_affine_bwd)(const NN_REAL *x, const NN_REAL *W,
-                          const NN_REAL *dy, NN_REAL *dx, NN_REAL *dW,
-                          NN_REAL *db, size_t n, size_t in, size_t out) {
+void NN_FN(nn_affine_bwd_l2)(const NN_REAL *x, const NN_REAL *W,
+                             const NN_REAL *dy, NN_REAL *dx, NN_REAL *dW,
+                             NN_REAL *db, size_t n, size_t in, size_t out,
+                             double reg) {
+  NN_REAL r = (NN_REAL)reg;
   for (size_t j = 0; j < out; j++)
     db[j] = 0;
-  if (n == 0) {
+  /* dW starts as reg W (or is not read: beta = 0), so host sentinels never
+   * leak in */
+  if (reg != 0)
     for (size_t k = 0; k < in * out; k++)
-      dW[k] = 0;
+      dW[k] = r * W[k];
+  if (n == 0) {
+    if (reg == 0)
+      for (size_t k = 0; k < in * out; k++)
+        dW[k] = 0;
     return;
   }
   for (size_t i = 0; i < n; i++)
     for (size_t j = 0; j < out; j++)
       db[j] += dy[i * out + j];
-  /* beta = 0: BLAS does not read C, so host sentinels never leak in. */
   NN_GEMM(CblasRowMajor, CblasTrans, CblasNoTrans, (blasint)in, (blasint)out,
-          (blasint)n, 1, x, (blasint)in, dy, (blasint)out, 0, dW,
-          (blasint)out);
+          (blasint)n, 1, x, (blasint)in, dy, (blasint)out, reg != 0 ? 1 : 0,
+          dW, (blasint)out);
   if (dx)
     NN_GEMM(CblasRowMajor, CblasNoTrans, CblasTrans, (blasint)n, (blasint)in,
             (blasint)out, 1, dy, (blasint)out, W, (blasint)out, 0, dx,
             (blasint)in);
+}
+
+void NN_FN(nn_affine_bwd)(const NN_REAL *x, const NN_REAL *W,
+                          const NN_REAL *dy, NN_REAL *dx, NN_REAL *dW,
+                          NN_REAL *db, size_t n, size_t in, size_t out) {
+  NN_FN(nn_affine_bwd_l2)(x, W, dy, dx, dW, db, n, in, out, 0);
 }
 
 void NN_FN(nn_relu_fwd)(const NN_REAL *x, NN_REAL *y, size_t count,
@@ -190,6 +203,13 @@ static void NN_FN(op_affine_bwd)(const void *x, const void *W, const void *dy,
   NN_FN(nn_affine_bwd)(x, W, dy, dx, dW, db, n, in, out);
 }
 
+static void NN_FN(op_affine_bwd_l2)(const void *x, const void *W,
+                                    const void *dy, void *dx, void *dW,
+                                    void *db, size_t n, size_t in, size_t out,
+                                    double reg) {
+  NN_FN(nn_affine_bwd_l2)(x, W, dy, dx, dW, db, n, in, out, reg);
+}
+
 static void NN_FN(op_relu_fwd)(const void *x, void *y, size_t count,
                                nn_winners *w) {
   NN_FN(nn_relu_fwd)(x, y, count, w);
@@ -275,6 +295,7 @@ const nn_ops NN_FN(nn_ops) = {
     .is_float = sizeof(NN_REAL) == sizeof(float),
     .affine_fwd = NN_FN(op_affine_fwd),
     .affine_bwd = NN_FN(op_affine_bwd),
+    .affine_bwd_l2 = NN_FN(op_affine_bwd_l2),
     .relu_fwd = NN_FN(op_relu_fwd),
     .relu_bwd = NN_FN(op_relu_bwd),
     .tanh_fwd = NN_FN(op_tanh_fwd),
