@@ -57,27 +57,35 @@ static int probe_dir(gc_ctx *c, size_t b, const size_t *idx,
   const double *gk = c->grad_kept ? c->grad[b] : NULL;
   const void *gb = (c->gsrc ? c->gsrc : m)->grads[b];
   int rc = NNC_OK;
-  /* one work space for every probe of the check: fresh pages for each
-   * probe of a large block would cost more than its evaluations */
-  if (c->scratch_n < 2 * n) {
-    double *w = realloc(c->scratch, 2 * n * sizeof *w);
-    if (!w)
-      return nnci_fail(m, NNC_ENOMEM, "out of memory");
-    c->scratch = w;
-    c->scratch_n = 2 * n;
+  /* The probed coordinates' values, once for all the probes of a block
+   * (each probe restores them exactly): a probe of a large block then
+   * costs three passes over it, no more. */
+  if (!c->snap_ok || c->snap_b != b || c->snap_idx != idx || c->snap_n != n) {
+    if (c->scratch_n < n) {
+      double *w = realloc(c->scratch, n * sizeof *w);
+      if (!w)
+        return nnci_fail(m, NNC_ENOMEM, "out of memory");
+      c->scratch = w;
+      c->scratch_n = n;
+    }
+    double ss0 = 0;
+    for (size_t k = 0; k < n; k++) {
+      c->scratch[k] = ld(data, dt, idx[k]);
+      ss0 += c->scratch[k] * c->scratch[k];
+    }
+    c->snap_ok = 1;
+    c->snap_b = b;
+    c->snap_idx = idx;
+    c->snap_n = n;
+    c->snap_ss = ss0;
   }
-  double *x = c->scratch, *xp = c->scratch + n;
-  double ss = 0;
-  for (size_t k = 0; k < n; k++) {
-    x[k] = ld(data, dt, idx[k]);
-    ss += x[k] * x[k];
-  }
+  const double *x = c->scratch, ss = c->snap_ss;
   /* one step for the whole probe, sized to the block's values */
   double t = hrel * fmax(1, sqrt(ss / (double)n));
   double fp, fm;
   nnc_winners wp, wm;
   for (size_t k = 0; k < n; k++)
-    xp[k] = st(data, dt, idx[k], x[k] + sign[k] * t) - x[k];
+    st(data, dt, idx[k], x[k] + sign[k] * t);
   if ((rc = nnci_gc_loss(c, &fp, 1)))
     goto restore;
   int have_w = c->have_w && nnc_model_winners(m, &wp) == NNC_OK;
@@ -85,9 +93,12 @@ static int probe_dir(gc_ctx *c, size_t b, const size_t *idx,
    * side uses the same steps, so both sides see the same direction. */
   double ad = 0, g2 = 0;
   for (size_t k = 0; k < n; k++) {
+    /* the step stored at x + t v, recomputed: the same rounding */
+    double xp = (dt == NNC_F32 ? (double)(float)(x[k] + sign[k] * t)
+                               : x[k] + sign[k] * t) - x[k];
     double xm = st(data, dt, idx[k], x[k] - sign[k] * t) - x[k];
     double g = gk ? gk[idx[k]] : ld(gb, dt, idx[k]);
-    ad += g * (xp[k] - xm);
+    ad += g * (xp - xm);
     g2 += g * g;
   }
   if ((rc = nnci_gc_loss(c, &fm, 1)))
@@ -221,6 +232,7 @@ int nnci_gc_project(gc_ctx *c, size_t b, nnc_gc_block *gb)
   size_t K = c->o->probes ? c->o->probes : 4;
   search s;
   memset(&s, 0, sizeof s);
+  c->snap_ok = 0; /* values change between blocks and checks */
   s.c = c;
   s.b = b;
   s.gb = gb;
@@ -301,6 +313,7 @@ int nnci_gc_project(gc_ctx *c, size_t b, nnc_gc_block *gb)
     }
   }
 out:
+  c->snap_ok = 0;
   free(all);
   free(s.sign);
   return rc;
