@@ -299,7 +299,7 @@ static void print_row(const row *r)
   }
   int ok = r->ratio >= r->target;
   missed |= !ok;
-  printf("%-22s %-44s %10.4f %10.4f %8.1fx  >= %.1fx %s\n", r->name, r->what,
+  printf("%-22s %-44s %10.4f %10.4f %8.2fx  >= %.1fx %s\n", r->name, r->what,
          1e3 * r->c, 1e3 * r->t, r->ratio, r->target, ok ? "met" : "MISSED");
   printf("RESULT %s %.4g %.2f %s\n", r->name, r->ratio, r->target,
          ok ? "PASS" : "MISS");
