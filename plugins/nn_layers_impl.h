@@ -70,6 +70,13 @@ void NN_FN(nn_relu_fwd)(const NN_REAL *x, NN_REAL *y, size_t count,
   for (size_t k0 = 0; k0 < count; k0 += 64) {
     size_t n = count - k0 < 64 ? count - k0 : 64;
     uint64_t won = 0, ties = 0;
+#if NN_HAVE_SSE2
+    if (n == 64) {
+      NN_FN(relu64)(x + k0, y + k0, &won, &ties);
+      nn_winners_add_word(w, won, n, ties);
+      continue;
+    }
+#endif
     for (size_t j = 0; j < n; j++) {
       NN_REAL v = x[k0 + j];
       won |= (uint64_t)(v > 0) << j;
@@ -82,7 +89,11 @@ void NN_FN(nn_relu_fwd)(const NN_REAL *x, NN_REAL *y, size_t count,
 
 void NN_FN(nn_relu_bwd)(const NN_REAL *restrict y, const NN_REAL *restrict dy,
                         NN_REAL *restrict dx, size_t count) {
-  for (size_t k = 0; k < count; k++)
+  size_t k = 0;
+#if NN_HAVE_SSE2
+  k = NN_FN(relu_bwd_vec)(y, dy, dx, count);
+#endif
+  for (; k < count; k++)
     dx[k] = NN_FN(nn_keep)(dy[k], y[k] > 0);
 }
 
