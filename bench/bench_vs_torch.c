@@ -310,12 +310,13 @@ int main(int argc, char **argv)
   int pairs = argc > 1 ? atoi(argv[1]) : 5;
   if (pairs < 1)
     pairs = 1;
-  char dir[] = "/tmp/nncheck-vs-torch-XXXXXX", path[256], err[1024];
+  char path[1280], err[1024];
   const char *tmp = getenv("TMPDIR");
   char tdir[1024];
-  snprintf(tdir, sizeof tdir, "%s/nncheck-vs-torch-XXXXXX", tmp ? tmp : "/tmp");
+  snprintf(tdir, sizeof tdir, "%s/nncheck-vs-torch-XXXXXX",
+           tmp && tmp[0] ? tmp : P_tmpdir);
   char *d = mkdtemp(tdir);
-  if (!d && !(d = mkdtemp(dir))) {
+  if (!d) {
     perror("bench_vs_torch: mkdtemp");
     return 2;
   }
