@@ -9,7 +9,7 @@
  * step spent in GEMM, for double and float.  Exit 1 if a fraction misses
  * the target.
  *
- *   make bench-train      (or: bench/bench_train [REPEATS [N]])
+ *   make bench-train      (or: bench/bench_train [REPEATS [N [DTYPE]]])
  */
 #include <nncheck/nncheck.h>
 #include <nncheck/train.h>
@@ -20,7 +20,7 @@
 #include <string.h>
 #include <time.h>
 
-#define TARGET 0.85
+#define TARGET 0.90
 #define D 3072
 #define H 100
 #define K 10
@@ -132,7 +132,11 @@ typedef struct result {
   double step, gemm, frac;
 } result;
 
-static int bench(const char *dtype, size_t N, int reps, result *out)
+/* contiguous: batches are consecutive windows of the training split (an
+ * epoch over data stored in batch order: the plugin reads them in place);
+ * otherwise seeded shuffled batches from nnc_sampler (gathered). */
+static int bench(const char *dtype, size_t N, int reps, int contiguous,
+                 result *out)
 {
   char args[256], err[1024];
   snprintf(args, sizeof args,
@@ -154,15 +158,29 @@ static int bench(const char *dtype, size_t N, int reps, result *out)
     return 2;
   }
   uint64_t seed = 1;
+  nnc_net_info ni;
+  nnc_model_net_info(m, &ni);
+  size_t win[BATCH], k0 = 0;
+  nnc_batch cb = {win, BATCH, NNC_SPLIT_TRAIN, 0};
   double *ts = malloc((size_t)reps * sizeof *ts);
   double *tg = malloc((size_t)reps * sizeof *tg);
   double *fr = malloc((size_t)reps * sizeof *fr);
   for (int r = -1; r < reps; r++) { /* r = -1 warms up */
     double a = now();
     for (int i = 0; i < INNER; i++) {
-      const nnc_batch *b = nnc_sampler_next(smp, NULL);
-      if (b->count < BATCH) /* an epoch's short last batch */
+      const nnc_batch *b;
+      if (contiguous) {
+        if (k0 + BATCH > ni.n_train)
+          k0 = 0;
+        for (size_t j = 0; j < BATCH; j++)
+          win[j] = k0 + j;
+        k0 += BATCH;
+        b = &cb;
+      } else {
         b = nnc_sampler_next(smp, NULL);
+        if (b->count < BATCH) /* an epoch's short last batch */
+          b = nnc_sampler_next(smp, NULL);
+      }
       double L;
       rc = nnc_model_loss(m, b, seed++, NNC_F_ALL | NNC_F_TRAIN, &L);
       if (rc == NNC_OK)
@@ -215,19 +233,31 @@ int main(int argc, char **argv)
          "batch %d: loss + backward + SGD step\nagainst its five GEMM calls "
          "alone; thread CPU time, median of %d paired runs of %d steps\n\n",
          D, H, K, D, K, N, BATCH, reps, INNER);
-  printf("%-7s %10s %10s %10s %8s\n", "dtype", "step ms", "gemm ms",
-         "gemm/step", "target");
+  printf("%-7s %-10s %10s %10s %10s %8s\n", "dtype", "batches", "step ms",
+         "gemm ms", "gemm/step", "target");
   const char *dtypes[2] = {"double", "float"};
   int missed = 0;
-  for (int k = 0; k < 2; k++) {
-    result r;
-    int rc = bench(dtypes[k], N, reps, &r);
-    if (rc)
-      return rc;
-    int ok = r.frac >= TARGET;
-    missed |= !ok;
-    printf("%-7s %10.3f %10.3f %10.3f %5s%.2f %s\n", dtypes[k], 1e3 * r.step,
-           1e3 * r.gemm, r.frac, ">= ", TARGET, ok ? "met" : "MISSED");
-  }
+  const char *only = argc > 3 ? argv[3] : NULL; /* "double" or "float" */
+  for (int k = 0; k < 2; k++)
+    for (int contiguous = 1; contiguous >= 0; contiguous--) {
+      result r;
+      if (only && strcmp(only, dtypes[k]))
+        continue;
+      int rc = bench(dtypes[k], N, reps, contiguous, &r);
+      if (rc)
+        return rc;
+      /* the target is for batches read in place; a shuffled batch adds the
+       * plugin's gather, shown for information */
+      int ok = r.frac >= TARGET;
+      if (contiguous)
+        missed |= !ok;
+      printf("%-7s %-10s %10.3f %10.3f %10.3f %5s%.2f %s\n", dtypes[k],
+             contiguous ? "in order" : "shuffled", 1e3 * r.step, 1e3 * r.gemm,
+             r.frac, ">= ", TARGET,
+             !contiguous ? "(info)" : ok ? "met" : "MISSED");
+      if (contiguous)
+        printf("RESULT train_gemm_fraction_%s %.4f %.2f %s\n", dtypes[k],
+               r.frac, TARGET, ok ? "PASS" : "MISS");
+    }
   return missed ? 1 : 0;
 }

@@ -27,7 +27,29 @@ typedef struct gc_ctx {
                         something else has run backward (a kink's jittered
                         re-test); until then the model's buffers hold it */
   int grad_kept;     /* grad holds this part's gradient */
+  nnc_model *gsrc;   /* the model whose buffers hold the base gradient: m,
+                        or for a worker on a clone the checked model (a
+                        clone's backward never touches it: nothing to keep) */
+  double *scratch;   /* projection probes: the probed coordinates' values,
+                        grown on demand */
+  size_t scratch_n;
+  int snap_ok;       /* scratch holds the values of (snap_b, snap_idx,
+                        snap_n), and snap_ss their sum of squares */
+  size_t snap_b, snap_n;
+  const size_t *snap_idx;
+  double snap_ss;
+  /* parallel checks (lib/gc_parallel.c): clones made on first use */
+  nnc_model **clones;
+  size_t nclones;
+  int pool_tried;    /* clones were attempted (once per check) */
 } gc_ctx;
+
+/* One coordinate to check: block b, flat index i, into *out. */
+typedef struct gc_item {
+  size_t b, i;
+  nnc_gc_block *gb;  /* the block's entry (bands, grad_norm, counters) */
+  nnc_gc_coord *out;
+} gc_item;
 
 /* One centered difference at relative step h (times max(1,|x|)). */
 typedef struct gc_est {
@@ -61,6 +83,16 @@ int nnci_gc_ties(gc_ctx *c, size_t b, nnc_gc_block *gb, size_t room);
 /* Projection mode for block b: k probes, bisection on a mismatch; entries
  * appended to gb->coords. */
 int nnci_gc_project(gc_ctx *c, size_t b, nnc_gc_block *gb);
+/* Check items[0..n) as nnci_gc_coord would one after the other, on
+ * threads over clones (c->o->threads); the entries, block counters and
+ * result counters come out as in the serial order, bit for bit.  Falls back
+ * to the serial loop (with a warning) when the plugin cannot be cloned.
+ * *done is how many items, from the first, hold their verdict (n unless an
+ * error stopped the check, as the serial loop would have). */
+int nnci_gc_check_items(gc_ctx *c, const gc_item *items, size_t n,
+                        size_t *done);
+/* Close the clones of a check. */
+void nnci_gc_pool_close(gc_ctx *c);
 void nnci_gc_warn(nnc_gradcheck_result *r, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 /* Append an entry to gb->coords, growing it; NULL when out of memory. */

@@ -29,65 +29,96 @@ typedef struct probe {
   uint32_t evals;
 } probe;
 
+/* Element access without a call per element: a probe touches every
+ * coordinate of a block several times. */
+static inline double ld(const void *p, uint32_t dt, size_t i)
+{
+  return dt == NNC_F32 ? (double)((const float *)p)[i]
+                       : ((const double *)p)[i];
+}
+
+/* Store v, return what was stored. */
+static inline double st(void *p, uint32_t dt, size_t i, double v)
+{
+  if (dt == NNC_F32)
+    return (double)(((float *)p)[i] = (float)v);
+  return ((double *)p)[i] = v;
+}
+
 /* Directional difference along v = sign[k] e_{idx[k]}, k < n. */
 static int probe_dir(gc_ctx *c, size_t b, const size_t *idx,
                      const signed char *sign, size_t n, double hrel,
                      probe *p)
 {
   nnc_model *m = c->m;
-  double *x = malloc(n * sizeof *x), *xp = malloc(n * sizeof *xp);
-  double *xm = malloc(n * sizeof *xm);
+  void *data = m->blocks[b].data;
+  const uint32_t dt = m->blocks[b].dtype;
+  /* the base gradient: kept as double, or in the model's buffer */
+  const double *gk = c->grad_kept ? c->grad[b] : NULL;
+  const void *gb = (c->gsrc ? c->gsrc : m)->grads[b];
   int rc = NNC_OK;
-  if (!x || !xp || !xm) {
-    rc = nnci_fail(m, NNC_ENOMEM, "out of memory");
-    goto out;
+  /* The probed coordinates' values, once for all the probes of a block
+   * (each probe restores them exactly): a probe of a large block then
+   * costs three passes over it, no more. */
+  if (!c->snap_ok || c->snap_b != b || c->snap_idx != idx || c->snap_n != n) {
+    if (c->scratch_n < n) {
+      double *w = realloc(c->scratch, n * sizeof *w);
+      if (!w)
+        return nnci_fail(m, NNC_ENOMEM, "out of memory");
+      c->scratch = w;
+      c->scratch_n = n;
+    }
+    double ss0 = 0;
+    for (size_t k = 0; k < n; k++) {
+      c->scratch[k] = ld(data, dt, idx[k]);
+      ss0 += c->scratch[k] * c->scratch[k];
+    }
+    c->snap_ok = 1;
+    c->snap_b = b;
+    c->snap_idx = idx;
+    c->snap_n = n;
+    c->snap_ss = ss0;
   }
-  double ss = 0;
-  for (size_t k = 0; k < n; k++) {
-    x[k] = nnc_model_get(m, b, idx[k]);
-    ss += x[k] * x[k];
-  }
+  const double *x = c->scratch, ss = c->snap_ss;
   /* one step for the whole probe, sized to the block's values */
   double t = hrel * fmax(1, sqrt(ss / (double)n));
   double fp, fm;
   nnc_winners wp, wm;
   for (size_t k = 0; k < n; k++)
-    xp[k] = nnc_model_set(m, b, idx[k], x[k] + sign[k] * t) - x[k];
+    st(data, dt, idx[k], x[k] + sign[k] * t);
   if ((rc = nnci_gc_loss(c, &fp, 1)))
     goto restore;
   int have_w = c->have_w && nnc_model_winners(m, &wp) == NNC_OK;
-  for (size_t k = 0; k < n; k++)
-    xm[k] = nnc_model_set(m, b, idx[k], x[k] - sign[k] * t) - x[k];
-  if ((rc = nnci_gc_loss(c, &fm, 1)))
-    goto restore;
-  have_w = have_w && nnc_model_winners(m, &wm) == NNC_OK;
   /* The stored steps differ per coordinate in a float block: the analytic
    * side uses the same steps, so both sides see the same direction. */
   double ad = 0, g2 = 0;
   for (size_t k = 0; k < n; k++) {
-    double g = nnci_gc_grad(c, b, idx[k]);
-    ad += g * (xp[k] - xm[k]);
+    /* the step stored at x + t v, recomputed: the same rounding */
+    double xp = (dt == NNC_F32 ? (double)(float)(x[k] + sign[k] * t)
+                               : x[k] + sign[k] * t) - x[k];
+    double xm = st(data, dt, idx[k], x[k] - sign[k] * t) - x[k];
+    double g = gk ? gk[idx[k]] : ld(gb, dt, idx[k]);
+    ad += g * (xp - xm);
     g2 += g * g;
   }
+  if ((rc = nnci_gc_loss(c, &fm, 1)))
+    goto restore;
+  have_w = have_w && nnc_model_winners(m, &wm) == NNC_OK;
   p->ad = ad / (2 * t);
   /* the analytic side's own rounding: the plugin computed each g_i in its
    * element type */
-  p->errbar = NNCI_NOISE_ULPS * nnci_gc_eps(m->blocks[b].dtype) * sqrt(g2);
+  p->errbar = NNCI_NOISE_ULPS * nnci_gc_eps(dt) * sqrt(g2);
   p->fd = (fp - fm) / (2 * t);
   p->t = t;
   double mag = fmax(fmax(fabs(fp), fabs(fm)), c->scale);
-  p->noise = NNCI_NOISE_ULPS * nnci_gc_eps(m->blocks[b].dtype) * mag / (2 * t);
+  p->noise = NNCI_NOISE_ULPS * nnci_gc_eps(dt) * mag / (2 * t);
   if (4 * c->r->nondeterminism / (2 * t) > p->noise)
     p->noise = 4 * c->r->nondeterminism / (2 * t);
   p->kink = have_w && (wp.hash != wm.hash || wp.ties != wm.ties);
   p->evals += 2;
 restore:
   for (size_t k = 0; k < n; k++)
-    nnc_model_set(m, b, idx[k], x[k]);
-out:
-  free(x);
-  free(xp);
-  free(xm);
+    st(data, dt, idx[k], x[k]);
   return rc;
 }
 
@@ -201,6 +232,7 @@ int nnci_gc_project(gc_ctx *c, size_t b, nnc_gc_block *gb)
   size_t K = c->o->probes ? c->o->probes : 4;
   search s;
   memset(&s, 0, sizeof s);
+  c->snap_ok = 0; /* values change between blocks and checks */
   s.c = c;
   s.b = b;
   s.gb = gb;
@@ -281,6 +313,7 @@ int nnci_gc_project(gc_ctx *c, size_t b, nnc_gc_block *gb)
     }
   }
 out:
+  c->snap_ok = 0;
   free(all);
   free(s.sign);
   return rc;

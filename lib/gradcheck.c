@@ -41,6 +41,7 @@ void nnc_gradcheck_opts_init(nnc_gradcheck_opts *o)
   o->project = 0;
   o->probes = 4;
   o->winners = 1;
+  o->threads = 1;
 }
 
 const char *nnc_verdict_name(int v)
@@ -107,19 +108,17 @@ static int burn_in(ctx *c)
   if ((rc = loss_at(c, NNC_F_ALL, &L0, 0)) != NNC_OK)
     return rc;
   r->burn_in_loss[0] = L0;
-  size_t total = 0;
-  for (size_t b = 0; b < m->nparam; b++)
-    total += m->blocks[b].count;
-  double *save = malloc(total * sizeof *save);
+  /* Steps are taken in place, from the gradient in the model's buffers:
+   * no copy of the parameters (a large net's check would need twice the
+   * plugin's memory).  The first try of a step stores x - eta g exactly;
+   * a backtrack or a rejected step moves back by the difference. */
   size_t *idx = NULL;
   size_t bs = 0;
   if (m->has_info) {
     bs = m->ni.n_train < BURNIN_BATCH ? m->ni.n_train : BURNIN_BATCH;
     idx = malloc(bs * sizeof *idx);
   }
-  if (!save || (m->has_info && !idx)) {
-    free(save);
-    free(idx);
+  if (m->has_info && !idx) {
     return nnci_fail(m, NNC_ENOMEM, "out of memory for burn-in");
   }
   nnc_rng rng;
@@ -150,11 +149,9 @@ static int burn_in(ctx *c)
     if ((rc = nnc_model_backward(m)))
       goto out;
     double gn = 0, pn = 0;
-    size_t k = 0;
     for (size_t b = 0; b < m->nparam; b++)
-      for (size_t i = 0; i < m->blocks[b].count; i++, k++) {
+      for (size_t i = 0; i < m->blocks[b].count; i++) {
         double g = nnc_model_grad(m, b, i), p = nnc_model_get(m, b, i);
-        save[k] = p;
         gn += g * g;
         pn += p * p;
       }
@@ -170,11 +167,14 @@ static int burn_in(ctx *c)
     /* Backtrack until the batch loss goes down: a step that raises it says
      * nothing about the characteristic regime we are looking for. */
     int ok = 0;
+    double applied = 0; /* the step now stored: x0 - applied g */
     for (int tries = 0; tries < 6 && !ok; tries++) {
-      k = 0;
       for (size_t b = 0; b < m->nparam; b++)
-        for (size_t i = 0; i < m->blocks[b].count; i++, k++)
-          nnc_model_set(m, b, i, save[k] - eta * nnc_model_grad(m, b, i));
+        for (size_t i = 0; i < m->blocks[b].count; i++)
+          nnc_model_set(m, b, i,
+                        nnc_model_get(m, b, i) -
+                            (eta - applied) * nnc_model_grad(m, b, i));
+      applied = eta;
       double La;
       r->loss_evals++;
       if ((rc = nnc_model_loss(m, idx ? &batch : NULL, sseed, flags, &La)))
@@ -184,11 +184,12 @@ static int burn_in(ctx *c)
       else
         eta *= 0.5;
     }
-    if (!ok) { /* restore the last point and stop */
-      k = 0;
+    if (!ok) { /* back to the last point (to rounding) and stop */
       for (size_t b = 0; b < m->nparam; b++)
-        for (size_t i = 0; i < m->blocks[b].count; i++, k++)
-          nnc_model_set(m, b, i, save[k]);
+        for (size_t i = 0; i < m->blocks[b].count; i++)
+          nnc_model_set(m, b, i,
+                        nnc_model_get(m, b, i) +
+                            applied * nnc_model_grad(m, b, i));
       break;
     }
     accepted++;
@@ -217,7 +218,6 @@ static int burn_in(ctx *c)
          "may not point downhill (a sign or scale bug), or the loss is flat",
          accepted, steps);
 out:
-  free(save);
   free(idx);
   return rc;
 }
@@ -314,7 +314,7 @@ static size_t coords_cap(const nnc_gradcheck_opts *o, size_t count)
 int nnci_gc_keep(gc_ctx *c)
 {
   nnc_model *m = c->m;
-  if (c->grad_kept)
+  if (c->grad_kept || (c->gsrc && c->gsrc != m))
     return NNC_OK;
   if (!c->grad) {
     c->grad = calloc(m->nblocks, sizeof *c->grad);
@@ -335,7 +335,8 @@ int nnci_gc_keep(gc_ctx *c)
 
 double nnci_gc_grad(const gc_ctx *c, size_t b, size_t i)
 {
-  return c->grad_kept ? c->grad[b][i] : nnc_model_grad(c->m, b, i);
+  return c->grad_kept ? c->grad[b][i]
+                      : nnc_model_grad(c->gsrc ? c->gsrc : c->m, b, i);
 }
 
 static void free_grads(ctx *c)
@@ -382,6 +383,10 @@ static void block_verdict(nnc_gc_block *gb)
     gb->verdict = NNC_SKIP;
 }
 
+/* A part: the base point, then the chosen coordinates of every block
+ * (serially or on threads, with one result either way), then per block its
+ * projections, tied sets and verdict.  Each block's gradient norm is read
+ * right after the base point, before any re-test runs a backward. */
 static int check_part(ctx *c, uint32_t part, long only_block,
                       double *norms_out)
 {
@@ -390,6 +395,14 @@ static int check_part(ctx *c, uint32_t part, long only_block,
   int rc;
   if ((rc = base_point(c, part)))
     return rc;
+  size_t first = r->nblocks, total = 0;
+  size_t **idx = calloc(m->nblocks, sizeof *idx);
+  size_t *nidx = calloc(m->nblocks, sizeof *nidx);
+  gc_item *items = NULL;
+  if (!idx || !nidx) {
+    rc = nnci_fail(m, NNC_ENOMEM, "out of memory");
+    goto out;
+  }
   for (size_t b = 0; b < m->nblocks; b++) {
     if (only_block >= 0 && (size_t)only_block != b)
       continue;
@@ -405,44 +418,73 @@ static int check_part(ctx *c, uint32_t part, long only_block,
     gb->grad_norm = nnc_model_grad_norm(m, b);
     if (norms_out)
       norms_out[b] = gb->grad_norm;
-    size_t n, *idx;
+    size_t n = 0;
     if (c->o->index >= 0) {
-      if ((size_t)c->o->index >= blk->count)
-        return nnci_fail(m, NNC_EARG,
-                         "index %ld is outside block '%s' (%zu elements)",
-                         c->o->index, blk->name, blk->count);
-      idx = malloc(sizeof *idx);
-      if (!idx)
-        return nnci_fail(m, NNC_ENOMEM, "out of memory");
-      idx[0] = (size_t)c->o->index;
-      n = 1;
-    } else if (c->o->project) {
-      idx = NULL;
-      n = 0;
-    } else {
-      idx = malloc(coords_cap(c->o, blk->count) * sizeof *idx);
-      if (!idx)
-        return nnci_fail(m, NNC_ENOMEM, "out of memory");
-      n = pick_coords(c->o, blk->count, name_stream(blk->name), idx);
-    }
-    for (size_t k = 0; k < n; k++) {
-      nnci_at(m, b, (long long)idx[k]);
-      nnc_gc_coord *e = nnci_gc_push(gb);
-      if (!e || (rc = nnci_gc_coord(c, b, idx[k], gb, e))) {
-        free(idx);
-        return e ? rc : nnci_fail(m, NNC_ENOMEM, "out of memory");
+      if ((size_t)c->o->index >= blk->count) {
+        rc = nnci_fail(m, NNC_EARG,
+                       "index %ld is outside block '%s' (%zu elements)",
+                       c->o->index, blk->name, blk->count);
+        goto out;
       }
-      gb->checked++;
+      if ((idx[b] = malloc(sizeof **idx)))
+        idx[b][n++] = (size_t)c->o->index;
+    } else if (!c->o->project) {
+      if ((idx[b] = malloc(coords_cap(c->o, blk->count) * sizeof **idx)))
+        n = pick_coords(c->o, blk->count, name_stream(blk->name), idx[b]);
     }
-    free(idx);
-    nnci_at(m, b, -1);
+    /* room for every checked coordinate up front: checking one allocates
+     * nothing */
+    gb->coords = n ? calloc(n, sizeof *gb->coords) : NULL;
+    int need = c->o->index >= 0 || !c->o->project;
+    if ((need && !idx[b]) || (n && !gb->coords)) {
+      rc = nnci_fail(m, NNC_ENOMEM, "out of memory");
+      goto out;
+    }
+    nidx[b] = n;
+    total += n;
+  }
+  items = malloc((total ? total : 1) * sizeof *items);
+  if (!items) {
+    rc = nnci_fail(m, NNC_ENOMEM, "out of memory");
+    goto out;
+  }
+  size_t k = 0;
+  for (size_t b = 0, g = first; b < m->nblocks; b++) {
+    if (only_block >= 0 && (size_t)only_block != b)
+      continue;
+    nnc_gc_block *gb = &r->blocks[g++];
+    for (size_t j = 0; j < nidx[b]; j++)
+      items[k++] = (gc_item){b, idx[b][j], gb, &gb->coords[j]};
+  }
+  size_t done = 0;
+  rc = nnci_gc_check_items(c, items, total, &done);
+  /* as the serial loop leaves them: the entries checked, and on an error
+   * the one that stopped it */
+  for (size_t q = 0; q < total && q <= done; q++) {
+    if (q < done)
+      items[q].gb->checked++;
+    if (q < done || rc != NNC_OK)
+      items[q].gb->ncoords++;
+  }
+  if (rc != NNC_OK)
+    goto out;
+  for (size_t b = 0, g = first; b < m->nblocks; b++) {
+    if (only_block >= 0 && (size_t)only_block != b)
+      continue;
+    nnc_gc_block *gb = &r->blocks[g++];
     if (c->o->project && c->o->index < 0 && (rc = nnci_gc_project(c, b, gb)))
-      return rc;
+      goto out;
     if (c->o->index < 0 && (rc = nnci_gc_ties(c, b, gb, 0)))
-      return rc;
+      goto out;
     block_verdict(gb);
   }
-  return NNC_OK;
+out:
+  for (size_t b = 0; idx && b < m->nblocks; b++)
+    free(idx[b]);
+  free(idx);
+  free(nidx);
+  free(items);
+  return rc;
 }
 
 static int sweep(ctx *c, uint32_t part)
@@ -659,7 +701,9 @@ int nnc_gradcheck(nnc_model *m, const nnc_gradcheck_opts *opts,
   nnci_phase(m, "reporting");
   summarize(&c, have_d && only < 0 ? nd : NULL, have_r && only < 0 ? nr : NULL);
 done:
+  nnci_gc_pool_close(&c);
   free_grads(&c);
+  free(c.scratch);
   free(nd);
   free(nr);
   r->error = rc;

@@ -7,9 +7,7 @@
  * read-only vectors in a fixed order, so a point's parameters, and hence
  * its loss, do not depend on which thread computed it.
  *
- * A clone is wrapped in a model of its own here, for loss evaluations
- * only: it shares the caller's validated descriptor and copies its
- * selection (a layer's inputs and loss weights), but has no gradient
+ * A clone (lib/model_clone.c) evaluates losses only: it has no gradient
  * buffers, and is closed before the caller's model. */
 #include "config.h"
 
@@ -54,102 +52,6 @@ void nnci_ls_warn(nnc_landscape *ls, const char *fmt, ...)
     r->nwarnings++;
 }
 
-/* ---- loss-only clones ----------------------------------------------------- */
-
-static void *dup_mem(const void *p, size_t bytes)
-{
-  if (!p)
-    return NULL;
-  void *q = malloc(bytes ? bytes : 1);
-  if (q)
-    memcpy(q, p, bytes);
-  return q;
-}
-
-static int same_block(const nnc_block *a, const nnc_block *b)
-{
-  if (!a->name || strcmp(a->name, b->name) || a->count != b->count ||
-      a->dtype != b->dtype || a->ndim != b->ndim || !a->data)
-    return 0;
-  for (uint32_t d = 0; d < a->ndim; d++)
-    if (a->shape[d] != b->shape[d])
-      return 0;
-  return 1;
-}
-
-static int clone_model(const nnc_model *m, nnc_model **out, char *err,
-                       size_t errlen)
-{
-  *out = NULL;
-  nnc_model *c = calloc(1, sizeof *c);
-  if (!c)
-    return NNC_ENOMEM;
-  c->d = m->d;
-  memcpy(c->path, m->path, sizeof c->path);
-  memcpy(c->spec, m->spec, sizeof c->spec);
-  memcpy(c->args, m->args, sizeof c->args);
-  char perr[1024] = "";
-  c->self = nnci_call_clone(m, perr, sizeof perr);
-  if (!c->self) {
-    free(c);
-    nnci_msg(err, errlen, "%s: clone() failed: %s", m->d.name,
-             perr[0] ? perr : "(no reason given)");
-    return NNC_EPLUGIN;
-  }
-  nnci_attach(c, m);
-  c->nparam = m->nparam;
-  c->nblocks = m->nblocks;
-  c->blocks = calloc(m->nblocks + 1, sizeof *c->blocks);
-  c->grads = calloc(m->nblocks + 1, sizeof *c->grads);
-  c->gnorm = calloc(m->nblocks + 1, sizeof *c->gnorm);
-  int rc = c->blocks && c->grads && c->gnorm ? NNC_OK : NNC_ENOMEM;
-  for (size_t i = 0; rc == NNC_OK && i < m->nparam; i++) {
-    nnci_enter(c, NNCI_CB_GET_BLOCK);
-    int grc = m->d.get_block(c->self, i, &c->blocks[i]);
-    nnci_leave(c);
-    if (grc != 0 || !same_block(&c->blocks[i], &m->blocks[i])) {
-      nnci_msg(err, errlen,
-               "%s: the clone's block %zu differs from the original's '%s' "
-               "(clone() must give the same blocks)",
-               m->d.name, i, m->blocks[i].name);
-      rc = NNC_ECONTRACT;
-    }
-  }
-  c->has_info = m->has_info;
-  c->ni = m->ni;
-  if (rc == NNC_OK && m->nsel) {
-    c->sel = dup_mem(m->sel, m->nsel * sizeof *m->sel);
-    c->nsel = m->nsel;
-    if (!c->sel)
-      rc = NNC_ENOMEM;
-  }
-  if (rc == NNC_OK && m->d.kind == NNC_KIND_LAYER) {
-    size_t es = nnci_dtype_size(m->li.dtype);
-    c->li = m->li;
-    c->in_count = m->in_count;
-    c->out_count = m->out_count;
-    c->n = m->n;
-    c->x = dup_mem(m->x, m->n * m->in_count * es);
-    c->y = malloc(m->n * m->out_count * es);
-    c->dy = dup_mem(m->dy, m->n * m->out_count * es);
-    c->r = dup_mem(m->r, m->n * m->out_count * sizeof *m->r);
-    if (!c->x || !c->y || !c->dy || !c->r)
-      rc = NNC_ENOMEM;
-    else {
-      c->blocks[m->nparam] = m->blocks[m->nparam];
-      c->blocks[m->nparam].data = c->x;
-    }
-  }
-  if (rc != NNC_OK) {
-    if (rc == NNC_ENOMEM)
-      nnci_msg(err, errlen, "out of memory for a clone of %s", m->d.name);
-    nnc_model_close(c);
-    return rc;
-  }
-  *out = c;
-  return NNC_OK;
-}
-
 void nnci_ls_pool_close(ls_pool *p)
 {
   for (size_t i = 1; i < p->n; i++)
@@ -184,7 +86,7 @@ static int pool_open(nnc_landscape *ls)
                  ls->m->d.name, want);
   for (size_t i = 1; i < want && ls->m->d.clone; i++) {
     char err[1024];
-    int rc = clone_model(ls->m, &p->w[i], err, sizeof err);
+    int rc = nnci_model_clone(ls->m, 0, &p->w[i], err, sizeof err);
     if (rc == NNC_ECONTRACT)
       return nnci_ls_fail(ls, rc, "%s", err);
     if (rc != NNC_OK) {

@@ -88,4 +88,14 @@ int nnci_validate_desc(const nnc_plugin *in, nnc_plugin *out,
 int nnci_dlopen_plugin(const char *path, void **dl, const nnc_plugin **desc,
                        char *err, size_t errlen);
 
+/* Gradient buffers (with their guards) for every block that has none. */
+int nnci_grads_alloc(nnc_model *m);
+/* A model around the plugin's clone() of m's instance, with m's blocks and
+ * selection, and gradient buffers if with_grads (lib/model_clone.c).
+ * NNC_EUNSUPPORTED without clone(); err says why it failed. */
+int nnci_model_clone(const nnc_model *m, int with_grads, nnc_model **out,
+                     char *err, size_t errlen);
+/* Copy every block's values (a layer's input included) from src to dst. */
+void nnci_model_sync(nnc_model *dst, const nnc_model *src);
+
 #endif

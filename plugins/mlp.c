@@ -37,7 +37,9 @@
 typedef struct mlp_ws {
   size_t cap;                /* examples the buffers hold */
   void *mem;                 /* one allocation holding all of the below */
-  void *x;                   /* inputs, cap x D */
+  void *x;                   /* inputs, cap x D (a gathered batch) */
+  const void *xin;           /* the inputs of the last pass: x, or the
+                                data rows themselves for a contiguous batch */
   void *h[MLP_MAX_LAYERS];   /* hidden post-activations (probe values) */
   void *d[MLP_MAX_LAYERS];   /* hidden after dropout, training mode */
   void *s;                   /* scores, cap x K */
@@ -325,21 +327,36 @@ static int resolve_batch(const mlp *m, const nnc_batch *batch, mlp_sel *sel,
   return 0;
 }
 
-/* Copy examples k0 .. k0+n-1 of the selection into ws. */
+/* Examples k0 .. k0+n-1 of the selection into ws: their labels, and their
+ * inputs copied into ws->x, unless they are consecutive rows of the data
+ * (an epoch over data stored in batch order, the default batch), which are
+ * then read in place: the copy would cost a pass over the batch as long as
+ * a small product.  `in_place` 0 always copies (the input is modified). */
 static void gather(const mlp *m, mlp_ws *ws, const mlp_sel *sel, size_t k0,
-                   size_t n) {
+                   size_t n, int in_place) {
   size_t D = m->cfg.D, elem = m->ops->elem;
+  size_t first = sel->base + (sel->idx ? sel->idx[k0] : k0);
+  int contiguous = in_place;
+  for (size_t k = 0; k < n; k++) {
+    size_t row = sel->base + (sel->idx ? sel->idx[k0 + k] : k0 + k);
+    contiguous &= row == first + k;
+    ws->label[k] = m->labels[row];
+  }
+  if (contiguous) {
+    ws->xin = elem_at(m, m->data, first * D);
+    return;
+  }
   for (size_t k = 0; k < n; k++) {
     size_t row = sel->base + (sel->idx ? sel->idx[k0 + k] : k0 + k);
     memcpy(elem_at(m, ws->x, k * D), elem_at(m, m->data, row * D), D * elem);
-    ws->label[k] = m->labels[row];
   }
+  ws->xin = ws->x;
 }
 
 /* The input of affine layer l in a pass with drop probability p. */
 static const void *layer_input(const mlp_ws *ws, size_t l, double p) {
   if (l == 0)
-    return ws->x;
+    return ws->xin;
   return p > 0 ? ws->d[l - 1] : ws->h[l - 1];
 }
 
@@ -387,7 +404,7 @@ static int mlp_loss(void *self, const nnc_batch *batch, uint64_t seed,
     if (resolve_batch(m, batch, &sel, err, errlen) ||
         ws_reserve(m, &m->fw, sel.count, 1, err, errlen))
       return -1;
-    gather(m, &m->fw, &sel, 0, sel.count);
+    gather(m, &m->fw, &sel, 0, sel.count, !(flags & NNC_F_ZERO_INPUT));
     /* The input-independent baseline: every example zeroed, labels kept. */
     if (flags & NNC_F_ZERO_INPUT)
       m->ops->zero(m->fw.x, sel.count * m->cfg.D);
@@ -430,8 +447,10 @@ static int mlp_backward(void *self, void *const *grads, char *err,
       void *dx = NULL;
       if (l > 0)
         dx = p > 0 ? ws->ga : ws->gh[l - 1];
-      ops->affine_bwd(layer_input(ws, l, p), weight(m, l), g, dx,
-                      grads[2 * l], grads[2 * l + 1], B, sz[l], sz[l + 1]);
+      /* the L2 term's gradient goes into the product itself */
+      ops->affine_bwd_l2(layer_input(ws, l, p), weight(m, l), g, dx,
+                         grads[2 * l], grads[2 * l + 1], B, sz[l], sz[l + 1],
+                         (m->flags & NNC_F_REG) ? m->used_reg : 0);
       if (l == 0)
         break;
       size_t count = B * sz[l];
@@ -447,11 +466,11 @@ static int mlp_backward(void *self, void *const *grads, char *err,
   } else {
     for (size_t i = 0; i < 2 * m->L; i++)
       ops->zero(grads[i], block_count(m, i));
+    if (m->flags & NNC_F_REG)
+      for (size_t l = 0; l < m->L; l++)
+        ops->axpy(block_count(m, 2 * l), m->used_reg, weight(m, l),
+                  grads[2 * l]);
   }
-  if (m->flags & NNC_F_REG)
-    for (size_t l = 0; l < m->L; l++)
-      ops->axpy(block_count(m, 2 * l), m->used_reg, weight(m, l),
-                grads[2 * l]);
   return 0;
 }
 
@@ -487,7 +506,7 @@ static int mlp_predict(void *self, const nnc_batch *batch, int32_t *pred,
     return -1;
   for (size_t k0 = 0; k0 < sel.count; k0 += chunk) {
     size_t n = sel.count - k0 < chunk ? sel.count - k0 : chunk;
-    gather(m, &m->pw, &sel, k0, n);
+    gather(m, &m->pw, &sel, k0, n, 1);
     forward(m, &m->pw, n, 0, 0, NULL);
     m->ops->argmax(m->pw.s, n, m->cfg.K, pred + k0);
     memcpy(label + k0, m->pw.label, n * sizeof *label);
@@ -508,7 +527,7 @@ static int mlp_scores(void *self, const nnc_batch *batch, double *out,
   size_t K = m->cfg.K;
   for (size_t k0 = 0; k0 < sel.count; k0 += chunk) {
     size_t n = sel.count - k0 < chunk ? sel.count - k0 : chunk;
-    gather(m, &m->pw, &sel, k0, n);
+    gather(m, &m->pw, &sel, k0, n, 1);
     forward(m, &m->pw, n, 0, 0, NULL);
     for (size_t k = 0; k < n; k++) {
       double *row = out + (k0 + k) * K, mx = -INFINITY, sum = 0;

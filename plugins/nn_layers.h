@@ -20,6 +20,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 /* ---- hashing and random numbers ----------------------------------------- */
 
@@ -84,6 +85,35 @@ static inline void nn_winners_add(nn_winners *w, int won, int tie) {
   w->ties += tie != 0;
 }
 
+/* v where keep, else +0, without a branch (a ReLU's unit is on or off at
+ * random: a branch on it is mispredicted half the time). */
+static inline double nn_keep_f64(double v, int keep) {
+  uint64_t u;
+  memcpy(&u, &v, sizeof u);
+  u &= (uint64_t)0 - (uint64_t)(keep != 0);
+  memcpy(&v, &u, sizeof u);
+  return v;
+}
+
+static inline float nn_keep_f32(float v, int keep) {
+  uint32_t u;
+  memcpy(&u, &v, sizeof u);
+  u &= (uint32_t)0 - (uint32_t)(keep != 0);
+  memcpy(&v, &u, sizeof u);
+  return v;
+}
+
+/* Up to 64 outcomes at once, bit j of `won` the j-th (a ReLU's units): one
+ * step of the same bijective kind per word, so that the pass over a layer
+ * is not one long chain of dependent multiplications. */
+static inline void nn_winners_add_word(nn_winners *w, uint64_t won, size_t n,
+                                       uint64_t ties) {
+  uint64_t h = (w->hash ^ won) * NN_GOLDEN;
+  w->hash = h ^ (h >> 29);
+  w->decisions += n;
+  w->ties += ties;
+}
+
 /* ---- typed kernels ---------------------------------------------------------
  * Affine: y = x W + b, x n x in, W in x out, b out, y n x out.  Backward
  *   assigns dW = x^T dy, db = column sums of dy, and dx = dy W^T unless dx is
@@ -105,6 +135,9 @@ static inline void nn_winners_add(nn_winners *w, int won, int tie) {
                           size_t in, size_t out);                              \
   void nn_affine_bwd##SFX(const R *x, const R *W, const R *dy, R *dx, R *dW,   \
                           R *db, size_t n, size_t in, size_t out);             \
+  void nn_affine_bwd_l2##SFX(const R *x, const R *W, const R *dy, R *dx,       \
+                             R *dW, R *db, size_t n, size_t in, size_t out,    \
+                             double reg);                                      \
   void nn_relu_fwd##SFX(const R *x, R *y, size_t count, nn_winners *w);        \
   void nn_relu_bwd##SFX(const R *y, const R *dy, R *dx, size_t count);         \
   void nn_tanh_fwd##SFX(const R *x, R *y, size_t count);                       \
@@ -131,6 +164,11 @@ typedef struct nn_ops {
                      size_t n, size_t in, size_t out);
   void (*affine_bwd)(const void *x, const void *W, const void *dy, void *dx,
                      void *dW, void *db, size_t n, size_t in, size_t out);
+  /* affine_bwd with the L2 term's gradient reg * W added into dW inside the
+   * product (dW = reg W, then dW += x^T dy): one pass over dW less */
+  void (*affine_bwd_l2)(const void *x, const void *W, const void *dy,
+                        void *dx, void *dW, void *db, size_t n, size_t in,
+                        size_t out, double reg);
   void (*relu_fwd)(const void *x, void *y, size_t count, nn_winners *w);
   void (*relu_bwd)(const void *y, const void *dy, void *dx, size_t count);
   void (*tanh_fwd)(const void *x, void *y, size_t count);

@@ -22,44 +22,79 @@ void NN_FN(nn_affine_fwd)(const NN_REAL *x, const NN_REAL *W,
           (blasint)out);
 }
 
-void NN_FN(nn_affine_bwd)(const NN_REAL *x, const NN_REAL *W,
-                          const NN_REAL *dy, NN_REAL *dx, NN_REAL *dW,
-                          NN_REAL *db, size_t n, size_t in, size_t out) {
+void NN_FN(nn_affine_bwd_l2)(const NN_REAL *x, const NN_REAL *W,
+                             const NN_REAL *dy, NN_REAL *dx, NN_REAL *dW,
+                             NN_REAL *db, size_t n, size_t in, size_t out,
+                             double reg) {
+  NN_REAL r = (NN_REAL)reg;
   for (size_t j = 0; j < out; j++)
     db[j] = 0;
-  if (n == 0) {
+  /* dW starts as reg W (or is not read: beta = 0), so host sentinels never
+   * leak in */
+  if (reg != 0)
     for (size_t k = 0; k < in * out; k++)
-      dW[k] = 0;
+      dW[k] = r * W[k];
+  if (n == 0) {
+    if (reg == 0)
+      for (size_t k = 0; k < in * out; k++)
+        dW[k] = 0;
     return;
   }
   for (size_t i = 0; i < n; i++)
     for (size_t j = 0; j < out; j++)
       db[j] += dy[i * out + j];
-  /* beta = 0: BLAS does not read C, so host sentinels never leak in. */
   NN_GEMM(CblasRowMajor, CblasTrans, CblasNoTrans, (blasint)in, (blasint)out,
-          (blasint)n, 1, x, (blasint)in, dy, (blasint)out, 0, dW,
-          (blasint)out);
+          (blasint)n, 1, x, (blasint)in, dy, (blasint)out, reg != 0 ? 1 : 0,
+          dW, (blasint)out);
   if (dx)
     NN_GEMM(CblasRowMajor, CblasNoTrans, CblasTrans, (blasint)n, (blasint)in,
             (blasint)out, 1, dy, (blasint)out, W, (blasint)out, 0, dx,
             (blasint)in);
 }
 
+void NN_FN(nn_affine_bwd)(const NN_REAL *x, const NN_REAL *W,
+                          const NN_REAL *dy, NN_REAL *dx, NN_REAL *dW,
+                          NN_REAL *db, size_t n, size_t in, size_t out) {
+  NN_FN(nn_affine_bwd_l2)(x, W, dy, dx, dW, db, n, in, out, 0);
+}
+
 void NN_FN(nn_relu_fwd)(const NN_REAL *x, NN_REAL *y, size_t count,
                         nn_winners *w) {
-  for (size_t k = 0; k < count; k++) {
-    NN_REAL v = x[k];
-    int won = v > 0;
-    if (w)
-      nn_winners_add(w, won, v == 0);
-    y[k] = won ? v : 0;
+  if (!w) {
+    for (size_t k = 0; k < count; k++)
+      y[k] = NN_FN(nn_keep)(x[k], x[k] > 0);
+    return;
+  }
+  /* the decisions of 64 units packed into a word, one fingerprint step per
+   * word */
+  for (size_t k0 = 0; k0 < count; k0 += 64) {
+    size_t n = count - k0 < 64 ? count - k0 : 64;
+    uint64_t won = 0, ties = 0;
+#if NN_HAVE_SSE2
+    if (n == 64) {
+      NN_FN(relu64)(x + k0, y + k0, &won, &ties);
+      nn_winners_add_word(w, won, n, ties);
+      continue;
+    }
+#endif
+    for (size_t j = 0; j < n; j++) {
+      NN_REAL v = x[k0 + j];
+      won |= (uint64_t)(v > 0) << j;
+      ties += v == 0;
+      y[k0 + j] = NN_FN(nn_keep)(v, v > 0);
+    }
+    nn_winners_add_word(w, won, n, ties);
   }
 }
 
-void NN_FN(nn_relu_bwd)(const NN_REAL *y, const NN_REAL *dy, NN_REAL *dx,
-                        size_t count) {
-  for (size_t k = 0; k < count; k++)
-    dx[k] = y[k] > 0 ? dy[k] : 0;
+void NN_FN(nn_relu_bwd)(const NN_REAL *restrict y, const NN_REAL *restrict dy,
+                        NN_REAL *restrict dx, size_t count) {
+  size_t k = 0;
+#if NN_HAVE_SSE2
+  k = NN_FN(relu_bwd_vec)(y, dy, dx, count);
+#endif
+  for (; k < count; k++)
+    dx[k] = NN_FN(nn_keep)(dy[k], y[k] > 0);
 }
 
 void NN_FN(nn_tanh_fwd)(const NN_REAL *x, NN_REAL *y, size_t count) {
@@ -179,6 +214,13 @@ static void NN_FN(op_affine_bwd)(const void *x, const void *W, const void *dy,
   NN_FN(nn_affine_bwd)(x, W, dy, dx, dW, db, n, in, out);
 }
 
+static void NN_FN(op_affine_bwd_l2)(const void *x, const void *W,
+                                    const void *dy, void *dx, void *dW,
+                                    void *db, size_t n, size_t in, size_t out,
+                                    double reg) {
+  NN_FN(nn_affine_bwd_l2)(x, W, dy, dx, dW, db, n, in, out, reg);
+}
+
 static void NN_FN(op_relu_fwd)(const void *x, void *y, size_t count,
                                nn_winners *w) {
   NN_FN(nn_relu_fwd)(x, y, count, w);
@@ -264,6 +306,7 @@ const nn_ops NN_FN(nn_ops) = {
     .is_float = sizeof(NN_REAL) == sizeof(float),
     .affine_fwd = NN_FN(op_affine_fwd),
     .affine_bwd = NN_FN(op_affine_bwd),
+    .affine_bwd_l2 = NN_FN(op_affine_bwd_l2),
     .relu_fwd = NN_FN(op_relu_fwd),
     .relu_bwd = NN_FN(op_relu_bwd),
     .tanh_fwd = NN_FN(op_tanh_fwd),

@@ -54,6 +54,11 @@ static void usage(FILE *f)
       "                    nncheck-gradcheck/1) [the text table]\n"
       "  --tap             print the report as TAP (one test per block and\n"
       "                    part) [the text table]\n"
+      "  --threads N       check coordinates on N threads, each on its own\n"
+      "                    clone of the plugin (its clone callback); 'auto':\n"
+      "                    one per online core.  The report is the serial\n"
+      "                    one, byte for byte; without clone() the check runs\n"
+      "                    on one thread and says so [1]\n"
       "  --plots DIR       write error plots (.dat, .gp, .png, .svg) into DIR\n"
       "                    [no plots]\n"
       "  --dumb            draw the plots as text after the report (gnuplot's\n"
@@ -83,7 +88,8 @@ static void usage(FILE *f)
 enum {
   OPT_ARGS = 256, OPT_SEED, OPT_EXAMPLES, OPT_SAMPLES, OPT_BURNIN, OPT_H,
   OPT_SWEEP, OPT_PART, OPT_BLOCK, OPT_INDEX, OPT_EVAL, OPT_REGWARN, OPT_JSON,
-  OPT_TAP, OPT_PLOTS, OPT_LIST, OPT_NOAUDITS, OPT_STRICT, OPT_PROJECT, OPT_PROBES, OPT_NOWINNERS, OPT_DUMB
+  OPT_TAP, OPT_PLOTS, OPT_LIST, OPT_NOAUDITS, OPT_STRICT, OPT_PROJECT, OPT_PROBES, OPT_NOWINNERS, OPT_DUMB,
+  OPT_THREADS
 };
 
 int main(int argc, char **argv)
@@ -113,6 +119,7 @@ int main(int argc, char **argv)
       {"no-winners", no_argument, 0, OPT_NOWINNERS},
       {"dumb", no_argument, 0, OPT_DUMB},
       CLI_ISOLATE_LONGOPTS,
+      {"threads", required_argument, 0, OPT_THREADS},
       {"help", no_argument, 0, 'h'},
       CLI_OUTPUT_LONGOPTS,
       CLI_BASELINE_LONGOPTS,
@@ -163,6 +170,11 @@ int main(int argc, char **argv)
     case OPT_PROBES: o.probes = cli_u64("--probes", optarg, 1, 1000); break;
     case OPT_NOWINNERS: o.winners = 0; break;
     case OPT_DUMB: dumb = 1; break;
+    case OPT_THREADS:
+      o.threads = !strcmp(optarg, "auto")
+                      ? 0
+                      : (size_t)cli_u64("--threads", optarg, 1, 256);
+      break;
     case 'h': usage(stdout); return 0;
     default:
       if (cli_isolate_option(c, optarg) || cli_output_option(c, optarg) || cli_baseline_option(c, optarg))

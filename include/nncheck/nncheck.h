@@ -250,6 +250,11 @@ typedef struct nnc_gradcheck_opts {
   size_t probes;       /* K, probes per block in projection mode; default 4 */
   int winners;         /* trust the plugin's winner fingerprint for kinks;
                           default 1 (0: infer kinks from the numbers) */
+  size_t threads;      /* coordinates checked concurrently, each thread on
+                          its own clone of the plugin (clone callback);
+                          default 1; 0: one per online core.  The result is
+                          the serial one, bit for bit; without clone() the
+                          check runs serially and says so */
 } nnc_gradcheck_opts;
 
 void nnc_gradcheck_opts_init(nnc_gradcheck_opts *o);
