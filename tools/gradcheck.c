@@ -200,6 +200,12 @@ int main(int argc, char **argv)
     nnc_model_close(m);
     return NNC_EXIT_USAGE;
   }
+  if (rc == NNC_EARG && !res->nblocks && !res->naudits) {
+    cli_error("%s", res->error_msg); /* bad input: no report */
+    nnc_gradcheck_free(res);
+    nnc_model_close(m);
+    return NNC_EXIT_USAGE;
+  }
   if (json)
     nnc_gradcheck_report_json(res, stdout);
   else if (tap)
