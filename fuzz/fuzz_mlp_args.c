@@ -30,10 +30,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
   size_t total = c.N * c.K;
   if (total / c.K != c.N || total > (size_t)INT32_MAX)
     abort();
+  /* what create() allocates at once stays within MLP_MAX_ELEMS values */
+  if (c.D > MLP_MAX_ELEMS / total)
+    abort();
   for (size_t l = 0; l < c.n_sizes; l++) {
     if (c.sizes[l] == 0 || c.sizes[l] > ((size_t)1 << 40) / total)
       abort();
-    if (l + 1 < c.n_sizes && c.sizes[l] > ((size_t)1 << 40) / c.sizes[l + 1])
+    if (l + 1 < c.n_sizes && c.sizes[l] > MLP_MAX_ELEMS / c.sizes[l + 1])
       abort();
   }
   free(args);

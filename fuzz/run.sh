@@ -135,9 +135,12 @@ for h in $FUZZ_HARNESSES; do
   set -e
   secs=$(( $(date +%s) - start ))
   runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -n 1)
-  crashes=$(ls "$art" | wc -l)
+  # libFuzzer's reproducers: crash-, leak-, timeout-, oom-; a slow-unit- is
+  # an input that took long (a big but valid size), said, not failed
+  crashes=$(ls "$art" | grep -c -E '^(crash|leak|timeout|oom)-' || true)
+  slow=$(ls "$art" | grep -c '^slow-unit-' || true)
   corpus=$(ls "$work" | wc -l)
-  echo "fuzz_$h: ${secs} s, ${runs:-?} executions, corpus $corpus, crashes $crashes"
+  echo "fuzz_$h: ${secs} s, ${runs:-?} executions, corpus $corpus, crashes $crashes, slow inputs $slow"
   if [ $rc -ne 0 ] || [ "$crashes" -ne 0 ]; then
     status=1
     grep -m 3 -E 'ERROR|==[0-9]+==|runtime error|abort' "$log" | sed 's/^/  /' || true

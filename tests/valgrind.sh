@@ -22,7 +22,7 @@ fi
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/nncheck-vg-XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
 export OPENBLAS_NUM_THREADS=1
-VG="$VALGRIND --quiet --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite --show-leak-kinds=definite --track-origins=yes --suppressions=$SRCDIR/tests/valgrind.supp"
+VG="$VALGRIND --quiet --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite --show-leak-kinds=definite"
 TP=$BUILDDIR/tests/plugins/.libs
 runs=0
 failed=0
@@ -55,7 +55,7 @@ run 0 gradcheck --sweep-h --json mlp
 run 0 gradcheck --plots "$tmp/plots" --args 'N=20 layers=2,8,3' mlp
 run 0 sanity --args 'N=20' --epochs 30 --check chance --check reg --check init mlp
 run 0 sanity --check overfit --plots "$tmp/plots" mlp
-run 0 lrprobe --args 'N=20' --runs 1 --steps 20 --no-sweep mlp
+run 0 lrprobe --runs 1 --steps 24 --no-sweep --json mlp
 run 0 lrprobe --runs 1 --steps 24 --plots "$tmp/plots" mlp
 # fixtures: bugs each tool must catch, and correct twins
 run 1 gradcheck bug_l2_factor2
