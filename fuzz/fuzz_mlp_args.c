@@ -31,7 +31,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
   if (total / c.K != c.N || total > (size_t)INT32_MAX)
     abort();
   /* what create() allocates at once stays within MLP_MAX_ELEMS values */
-  if (c.D > MLP_MAX_ELEMS / total)
+  if (c.D > MLP_MAX_DATA / total)
     abort();
   for (size_t l = 0; l < c.n_sizes; l++) {
     if (c.sizes[l] == 0 || c.sizes[l] > ((size_t)1 << 40) / total)

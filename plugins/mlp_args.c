@@ -327,13 +327,13 @@ static int finish_cfg(mlp_cfg *c, const cfg_source *src, char *err,
       return -1;
     }
   }
-  /* What create() allocates and fills at once: the data and each weight
-   * matrix, at most MLP_MAX_ELEMS values each. */
-  if (c->D > MLP_MAX_ELEMS / total) {
+  /* What create() allocates and fills at once: the data (MLP_MAX_DATA) and
+   * each weight matrix (MLP_MAX_ELEMS). */
+  if (c->D > MLP_MAX_DATA / total) {
     mlp_set_err(err, errlen,
                 "the data, N*K = %zu examples of D = %zu inputs, is more than "
                 "%zu values: give smaller N, K or D",
-                total, c->D, MLP_MAX_ELEMS);
+                total, c->D, MLP_MAX_DATA);
     return -1;
   }
   for (size_t l = 0; l + 1 < c->n_sizes; l++) {

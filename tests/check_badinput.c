@@ -487,14 +487,21 @@ END_TEST
  * input and named after the harness (fuzz/fuzz_HARNESS.c): each is fed
  * again to what the harness fed it to, through the real tools where the
  * harness called the tools' code.  cli_numbers-*: the first byte picked a
- * range, the rest is an option value; lib_text-*: a plugin name. */
+ * range, the rest is an option value; plugin_args-*: the first byte picked
+ * the plugin, the rest is its argument string, now refused before anything
+ * big is allocated; lib_text-*: a plugin name. */
 START_TEST(fuzz_regressions)
 {
   char dir[4096], path[4200], err[1024];
   snprintf(dir, sizeof dir, "%s/tests/fuzz-regress", srcdir());
   const char *names[] = {"cli_numbers-leading-formfeed",
                          "cli_numbers-newlines", "lib_text-newline-in-name",
-                         NULL};
+                         "plugin_args-mlp-33M-examples", NULL};
+  /* fuzz/fuzz_plugin_args.c's table, by bundled name */
+  static const char *const plugins[] = {
+      "affine",  "relu",     "tanh",       "dropout",   "softmax_loss",
+      "svm_loss", "conv2d",  "maxpool2",   "relu_zeros", "batchnorm",
+      "layernorm", "softmax", "attention", "mlp"};
   for (size_t i = 0; names[i]; i++) {
     snprintf(path, sizeof path, "%s/%s", dir, names[i]);
     size_t n;
@@ -512,6 +519,17 @@ START_TEST(fuzz_regressions)
                       r.status, r.err);
         run_free(&r);
       }
+    } else if (!strncmp(names[i], "plugin_args-", 12)) {
+      const char *plugin = plugins[n ? (unsigned char)raw[0] % 14 : 0];
+      run_result r = run_tool("gradcheck",
+                              (const char *const[]){"gradcheck", "--args",
+                                                    n ? raw + 1 : raw, plugin,
+                                                    NULL});
+      ck_assert_msg(r.status == 2 && count_of(r.err, "\n") == 1 &&
+                        r.err[strlen(r.err) - 1] == '\n' && !r.out[0],
+                    "%s (%s): exit %d, stderr \"%s\"", names[i], plugin,
+                    r.status, r.err);
+      run_free(&r);
     } else {
       char out[512];
       err[0] = 0;
