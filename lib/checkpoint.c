@@ -31,6 +31,7 @@ int nnci_ck_fail(int code, char *err, size_t errlen, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(err, errlen, fmt, ap);
     va_end(ap);
+    nnci_one_line(err);
   }
   return code;
 }

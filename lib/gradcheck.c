@@ -609,8 +609,21 @@ int nnc_gradcheck(nnc_model *m, const nnc_gradcheck_opts *opts,
   if (opts->block) {
     only = nnc_model_find_block(m, opts->block);
     if (only < 0) {
-      rc = nnci_fail(m, NNC_EARG, "no block named '%s' in %s", opts->block,
-                     m->d.name);
+      char list[512] = "";
+      size_t k = 0;
+      for (size_t b = 0; b < m->nblocks && k < sizeof list; b++)
+        k += (size_t)snprintf(list + k, sizeof list - k, "%s%s", b ? ", " : "",
+                              m->blocks[b].name);
+      rc = nnci_fail(m, NNC_EARG, "no block named '%s' in %s: its blocks are %s",
+                     opts->block, m->d.name, list);
+      goto done;
+    }
+    /* a bad index is bad input: refused before anything is computed */
+    if (opts->index >= 0 && (size_t)opts->index >= m->blocks[only].count) {
+      rc = nnci_fail(m, NNC_EARG,
+                     "index %ld is outside block '%s': give one in [0, %zu]",
+                     opts->index, m->blocks[only].name,
+                     m->blocks[only].count - 1);
       goto done;
     }
   }

@@ -22,6 +22,13 @@
 #define NNC_PKGLIBDIR "/usr/local/lib/nncheck"
 #endif
 
+void nnci_one_line(char *s)
+{
+  for (; *s; s++)
+    if ((unsigned char)*s < 0x20 || *s == 0x7f)
+      *s = '?';
+}
+
 void nnci_msg(char *buf, size_t len, const char *fmt, ...)
 {
   if (!buf || !len)
@@ -30,6 +37,7 @@ void nnci_msg(char *buf, size_t len, const char *fmt, ...)
   va_start(ap, fmt);
   vsnprintf(buf, len, fmt, ap);
   va_end(ap);
+  nnci_one_line(buf);
 }
 
 /* The smallest descriptor version 1 accepts: up to layer_backward. */
@@ -115,7 +123,10 @@ int nnci_dlopen_plugin(const char *path, void **dl, const nnc_plugin **desc,
   void *h = dlopen(path, RTLD_NOW | RTLD_LOCAL);
   if (!h) {
     const char *e = dlerror();
-    nnci_msg(err, errlen, "%s: cannot load: %s", path, e ? e : "?");
+    nnci_msg(err, errlen,
+             "%s: cannot load: %s: give a plugin .so (built with -shared "
+             "-fPIC against nncheck's plugin.h)",
+             path, e ? e : "?");
     return NNC_ELOAD;
   }
   nnc_plugin_entry_fn entry;

@@ -29,6 +29,7 @@ int nnci_fail(nnc_model *m, int err, const char *fmt, ...)
   va_start(ap, fmt);
   vsnprintf(m->err, sizeof m->err, fmt, ap);
   va_end(ap);
+  nnci_one_line(m->err);
   return err;
 }
 

@@ -70,6 +70,9 @@ void nnci_attach(nnc_model *c, const nnc_model *m);
 int nnci_fail(nnc_model *m, int err, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 /* snprintf into a caller buffer, tolerating NULL/0. */
+/* Replace every control byte of s (a newline a plugin or a file name
+ * brought in) by '?', so that a message stays one line. */
+void nnci_one_line(char *s);
 void nnci_msg(char *buf, size_t len, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 /* backward with the gradient buffers prefilled with the sentinel (checked

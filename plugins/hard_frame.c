@@ -172,6 +172,7 @@ static int parse_args(hl_layer *ly, const char *args, char *err,
                       size_t errlen) {
   static const char seps[] = " \t\n\r\f\v,";
   char tok[128];
+  char seen[256] = " "; /* " key key ... ": the keys this string set */
   const char *p = args ? args : "";
   for (;;) {
     p += strspn(p, seps);
@@ -179,7 +180,9 @@ static int parse_args(hl_layer *ly, const char *args, char *err,
       return 0;
     size_t len = strcspn(p, seps);
     if (len >= sizeof tok) {
-      hl_err(err, errlen, "argument '%.32s...' is too long", p);
+      hl_err(err, errlen,
+              "argument '%.32s...' is too long: a key=value is at most %zu "
+              "characters", p, sizeof tok - 1);
       return -1;
     }
     memcpy(tok, p, len);
@@ -194,8 +197,17 @@ static int parse_args(hl_layer *ly, const char *args, char *err,
       return -1;
     }
     *eq = '\0';
+    char pat[132];
+    snprintf(pat, sizeof pat, " %s ", tok);
+    if (strstr(seen, pat)) {
+      hl_err(err, errlen, "%s is given twice: give each key once", tok);
+      return -1;
+    }
     if (set_key(ly, tok, eq + 1, err, errlen))
       return -1;
+    /* a known key (an unknown one was refused): few enough to fit */
+    if (strlen(seen) + strlen(tok) + 2 < sizeof seen)
+      strcat(strcat(seen, tok), " ");
   }
 }
 
@@ -263,14 +275,27 @@ void *hl_create(const char *args, char *err, size_t errlen) {
     return NULL;
   if (count_of(proto.in_shape, proto.in_ndim, &proto.in_count) ||
       count_of(proto.out_shape, proto.out_ndim, &proto.out_count)) {
-    hl_err(err, errlen, "the input or output of one example is too large");
+    hl_err(err, errlen,
+           "the input or output of one example is too large: give smaller "
+           "sizes");
+    return NULL;
+  }
+  if (proto.in_count > NN_MAX_PARAMS || proto.out_count > NN_MAX_PARAMS) {
+    hl_err(err, errlen,
+           "one example's %s has %zu values, more than %zu: give smaller "
+           "sizes",
+           proto.in_count > NN_MAX_PARAMS ? "input" : "output",
+           proto.in_count > NN_MAX_PARAMS ? proto.in_count : proto.out_count,
+           (size_t)NN_MAX_PARAMS);
     return NULL;
   }
   for (size_t i = 0; i < proto.nblocks; i++) {
     hl_blockdef *b = &proto.blocks[i];
     if (count_of(b->shape, b->ndim, &b->count) ||
-        proto.nparams > SIZE_MAX / 8 - b->count) {
-      hl_err(err, errlen, "block %s is too large", b->name);
+        b->count > NN_MAX_PARAMS - proto.nparams) {
+      hl_err(err, errlen,
+             "block %s makes more than %zu parameters: give smaller sizes",
+             b->name, (size_t)NN_MAX_PARAMS);
       return NULL;
     }
     b->offset = proto.nparams;

@@ -225,6 +225,7 @@ static int set_key(layer *ly, const char *key, const char *v, char *err,
 static int parse_args(layer *ly, const char *args, char *err, size_t errlen) {
   static const char seps[] = " \t\n\r\f\v,";
   char tok[128];
+  char seen[256] = " "; /* " key key ... ": the keys this string set */
   const char *p = args ? args : "";
   for (;;) {
     p += strspn(p, seps);
@@ -232,7 +233,9 @@ static int parse_args(layer *ly, const char *args, char *err, size_t errlen) {
       return 0;
     size_t len = strcspn(p, seps);
     if (len >= sizeof tok) {
-      set_err(err, errlen, "argument '%.32s...' is too long", p);
+      set_err(err, errlen,
+              "argument '%.32s...' is too long: a key=value is at most %zu "
+              "characters", p, sizeof tok - 1);
       return -1;
     }
     memcpy(tok, p, len);
@@ -247,8 +250,17 @@ static int parse_args(layer *ly, const char *args, char *err, size_t errlen) {
       return -1;
     }
     *eq = '\0';
+    char pat[132];
+    snprintf(pat, sizeof pat, " %s ", tok);
+    if (strstr(seen, pat)) {
+      set_err(err, errlen, "%s is given twice: give each key once", tok);
+      return -1;
+    }
     if (set_key(ly, tok, eq + 1, err, errlen))
       return -1;
+    /* a known key (an unknown one was refused): few enough to fit */
+    if (strlen(seen) + strlen(tok) + 2 < sizeof seen)
+      strcat(strcat(seen, tok), " ");
   }
 }
 
@@ -323,6 +335,13 @@ static void *layer_create(const char *args, char *err, size_t errlen) {
     return NULL;
   if (NNC_LAYER_ID != LAYER_AFFINE)
     proto.out = IS_LOSS ? 1 : proto.in;
+  else if (proto.in > NN_MAX_PARAMS / proto.out) {
+    set_err(err, errlen,
+            "in=%zu x out=%zu is more than %zu weights: give smaller in or "
+            "out",
+            proto.in, proto.out, (size_t)NN_MAX_PARAMS);
+    return NULL;
+  }
   layer *ly = layer_alloc(&proto, err, errlen);
   if (ly && NNC_LAYER_ID == LAYER_AFFINE)
     init_params(ly, ly->init_seed, 0);

@@ -226,6 +226,7 @@ static int parse_args(mlp_cfg *c, cfg_source *src, const char *args, int prio,
                       char *err, size_t errlen) {
   static const char seps[] = " \t\n\r\f\v,";
   char tok[256];
+  char seen[256] = " "; /* " key key ... ": the keys this string set */
   int in_layers = 0;
   const char *p = args ? args : "";
   for (;;) {
@@ -234,7 +235,8 @@ static int parse_args(mlp_cfg *c, cfg_source *src, const char *args, int prio,
       break;
     size_t len = strcspn(p, seps);
     if (len >= sizeof tok) {
-      mlp_set_err(err, errlen, "argument '%.32s...' is too long", p);
+      mlp_set_err(err, errlen, "argument '%.32s...' is too long: a key=value is at most "
+                  "%zu characters", p, sizeof tok - 1);
       return -1;
     }
     memcpy(tok, p, len);
@@ -252,6 +254,12 @@ static int parse_args(mlp_cfg *c, cfg_source *src, const char *args, int prio,
       return -1;
     }
     *eq = '\0';
+    char pat[260];
+    snprintf(pat, sizeof pat, " %s ", tok);
+    if (strstr(seen, pat)) {
+      mlp_set_err(err, errlen, "%s is given twice: give each key once", tok);
+      return -1;
+    }
     in_layers = !strcmp(tok, "layers");
     if (in_layers) {
       c->n_sizes = 0;
@@ -261,6 +269,9 @@ static int parse_args(mlp_cfg *c, cfg_source *src, const char *args, int prio,
     } else if (set_key(c, src, prio, tok, eq + 1, err, errlen)) {
       return -1;
     }
+    /* a known key (an unknown one was refused): at most 15 of them fit */
+    if (strlen(seen) + strlen(tok) + 2 < sizeof seen)
+      strcat(strcat(seen, tok), " ");
   }
   return 0;
 }
@@ -349,10 +360,21 @@ static int finish_cfg(mlp_cfg *c, const cfg_source *src, char *err,
       return -1;
     }
   }
+  /* What create() allocates and fills at once: the data (MLP_MAX_DATA) and
+   * each weight matrix (MLP_MAX_ELEMS). */
+  if (c->D > MLP_MAX_DATA / total) {
+    mlp_set_err(err, errlen,
+                "the data, N*K = %zu examples of D = %zu inputs, is more than "
+                "%zu values: give smaller N, K or D",
+                total, c->D, MLP_MAX_DATA);
+    return -1;
+  }
   for (size_t l = 0; l + 1 < c->n_sizes; l++) {
-    if (c->sizes[l] > ((size_t)1 << 40) / c->sizes[l + 1]) {
-      mlp_set_err(err, errlen, "a %zu x %zu weight matrix is too large",
-                  c->sizes[l], c->sizes[l + 1]);
+    if (c->sizes[l] > MLP_MAX_ELEMS / c->sizes[l + 1]) {
+      mlp_set_err(err, errlen,
+                  "a %zu x %zu weight matrix is more than %zu weights: give "
+                  "smaller layers=",
+                  c->sizes[l], c->sizes[l + 1], MLP_MAX_ELEMS);
       return -1;
     }
   }

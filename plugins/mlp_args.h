@@ -11,6 +11,11 @@
 #endif
 
 #define MLP_MAX_LAYERS 32    /* affine layers */
+/* Values in one weight matrix (2^28: 2 GiB of doubles) and in the data
+ * (2^24, N*K*D: drawn at create()), at most, so that a huge size is
+ * refused, never allocated. */
+#define MLP_MAX_ELEMS ((size_t)1 << 28)
+#define MLP_MAX_DATA ((size_t)1 << 24)
 
 enum { ACT_RELU, ACT_TANH };
 enum { LOSS_SOFTMAX, LOSS_SVM };

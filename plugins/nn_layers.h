@@ -38,6 +38,9 @@ static inline uint64_t nn_stream(uint64_t seed, uint64_t tag) {
 }
 
 #define NN_GOLDEN 0x9E3779B97F4A7C15u /* splitmix64's increment */
+/* Parameters of a layer, and values in one example's input or output, at
+ * most (2^28: 2 GiB of doubles): a huge size is refused, never allocated. */
+#define NN_MAX_PARAMS ((size_t)1 << 28)
 
 /* A splitmix64 generator with a Box-Muller spare. */
 typedef struct nn_rng {

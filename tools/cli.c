@@ -3,6 +3,7 @@
 #include <nncheck/isolate.h>
 #include <nncheck/baseline.h>
 #include <nncheck/nncheck.h>
+#include <ctype.h>
 #include <errno.h>
 #include <math.h>
 #include <signal.h>
@@ -20,27 +21,33 @@ cli_baseline cli_bl = {NULL, NULL, 10, 1e-10, NULL, 0};
 
 void cli_error(const char *fmt, ...)
 {
+  char msg[8192];
   va_list ap;
-  fprintf(stderr, "%s: ", cli_tool);
   va_start(ap, fmt);
-  vfprintf(stderr, fmt, ap);
+  vsnprintf(msg, sizeof msg, fmt, ap);
   va_end(ap);
-  fputc('\n', stderr);
+  /* one line whatever the message quotes (an argument with a newline) */
+  for (char *p = msg; *p; p++)
+    if ((unsigned char)*p < 0x20 || *p == 0x7f)
+      *p = '?';
+  fprintf(stderr, "%s: %s\n", cli_tool, msg);
 }
 
 uint64_t cli_u64(const char *opt, const char *s, uint64_t lo, uint64_t hi)
 {
   char *end;
   errno = 0;
-  if (!s || !*s || *s == '-' || *s == '+' || *s == ' ') {
-    cli_error("%s: '%s' is not a whole number: give one in [%llu, %llu]", opt,
-              s ? s : "", (unsigned long long)lo, (unsigned long long)hi);
+  if (!s || !isdigit((unsigned char)*s)) { /* no sign, no blank */
+    cli_error("%s: '%s' is not a whole number in [%llu, %llu]: give one in "
+              "that range",
+              opt, s ? s : "", (unsigned long long)lo, (unsigned long long)hi);
     exit(NNC_EXIT_USAGE);
   }
   unsigned long long v = strtoull(s, &end, 10);
   if (errno || *end || v < lo || v > hi) {
-    cli_error("%s: '%s' is not a whole number in [%llu, %llu]", opt, s,
-              (unsigned long long)lo, (unsigned long long)hi);
+    cli_error("%s: '%s' is not a whole number in [%llu, %llu]: give one in "
+              "that range",
+              opt, s, (unsigned long long)lo, (unsigned long long)hi);
     exit(NNC_EXIT_USAGE);
   }
   return v;
@@ -50,9 +57,12 @@ double cli_double(const char *opt, const char *s, double lo, double hi)
 {
   char *end;
   errno = 0;
-  double v = s && *s ? strtod(s, &end) : NAN;
-  if (!s || !*s || errno || *end || !isfinite(v) || v < lo || v > hi) {
-    cli_error("%s: '%s' is not a number in [%g, %g]", opt, s ? s : "", lo, hi);
+  /* the whole string: no leading blank either (strtod would skip it) */
+  double v = s && *s && !isspace((unsigned char)*s) ? strtod(s, &end) : NAN;
+  if (!s || !*s || isspace((unsigned char)*s) || errno || *end ||
+      !isfinite(v) || v < lo || v > hi) {
+    cli_error("%s: '%s' is not a number in [%g, %g]: give one in that range",
+              opt, s ? s : "", lo, hi);
     exit(NNC_EXIT_USAGE);
   }
   return v;

@@ -242,6 +242,12 @@ int main(int argc, char **argv)
     nnc_model_close(m);
     return NNC_EXIT_USAGE;
   }
+  if (rc == NNC_EARG && !res->nblocks && !res->naudits) {
+    cli_error("%s", res->error_msg); /* bad input: no report */
+    nnc_gradcheck_free(res);
+    nnc_model_close(m);
+    return NNC_EXIT_USAGE;
+  }
   cli_verbose("checked in %.3g s: %zu loss evaluations, %zu backward calls",
               cli_now() - t0, res->loss_evals, res->backward_calls);
   if (json)
