@@ -71,7 +71,8 @@ static int start(nnc_afile *a, const char *path, int *fd, char *err,
     int e = errno;
     a->tmp[0] = 0; /* the names tried belong to others */
     return afail(e == ENOMEM ? NNC_ENOMEM : NNC_EIO, err, errlen,
-                 "cannot write '%s': %s", path, strerror(e));
+                 "cannot write '%s': %s: check that its directory exists "
+                 "and is writable", path, strerror(e));
   }
   return NNC_OK;
 }
