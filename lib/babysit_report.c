@@ -179,7 +179,8 @@ static void jlayer(FILE *f, const nnc_bs_layer_epoch *e)
 int nnc_babysit_report_json(const nnc_babysit_result *r, FILE *f)
 {
   const nnc_babysit_opts *o = &r->opts;
-  fputs("{\n  ", f);
+  nnci_json_head(f, "babysit", NNCI_SCHEMA_BABYSIT);
+  fputs("\n  ", f);
   jkey(f, "plugin");
   nnci_json_str(f, r->plugin);
   fputs(",\n  ", f);

@@ -308,7 +308,8 @@ int nnc_ensemble_report_text(const nnc_ensemble *e, FILE *f)
 
 int nnc_ensemble_report_json(const nnc_ensemble *e, FILE *f)
 {
-  fputs("{\"kind\": ", f);
+  nnci_json_head(f, "ensemble", NNCI_SCHEMA_ENSEMBLE);
+  fputs("\n \"kind\": ", f);
   nnci_json_str(f, e->kind);
   fprintf(f, ", \"method\": \"%s\", \"n_val\": %zu, \"n_classes\": %u,\n "
              "\"members\": [",
