@@ -189,7 +189,7 @@ int nnc_babysit_report_json(const nnc_babysit_result *r, FILE *f)
   fprintf(f, ",\n  \"rule\": \"%s\", \"schedule\": \"%s\", ", r->rule,
           r->sched);
   jnum(f, "lr", o->sched.lr0);
-  fprintf(f, ", \"batch\": %zu, \"epochs\": %zu, \"seed\": %llu, ", o->batch,
+  fprintf(f, ", \"batch\": %zu, \"target_epochs\": %zu, \"seed\": %llu, ", o->batch,
           o->epochs, (unsigned long long)o->seed);
   jnum(f, "ema_decay", o->ema_decay);
   fprintf(f, ",\n  \"n_train\": %zu, \"n_val\": %zu, \"n_classes\": %u, ",

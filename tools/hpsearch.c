@@ -437,8 +437,10 @@ int main(int argc, char **argv)
   int wst = do_pool(dir, jobs);
   int st = report(dir, top, plots, dumb, json);
   if (wst) {
-    cli_error("a worker stopped with status %d: run the same command again "
-              "to resume", wst);
+    /* a worker that ended with 2 or 3 said why in its own line */
+    if (wst < NNC_EXIT_USAGE || wst > NNC_EXIT_PLUGIN)
+      cli_error("a worker stopped with status %d: run the same command "
+                "again to resume", wst);
     return wst >= NNC_EXIT_USAGE && wst <= NNC_EXIT_PLUGIN ? wst
                                                            : NNC_EXIT_PLUGIN;
   }
