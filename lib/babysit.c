@@ -621,6 +621,7 @@ int nnc_babysit(nnc_model *m, const nnc_babysit_opts *o,
   if (!r->opts.eval_batch)
     r->opts.eval_batch = 256;
   fill_header(m, r);
+  nnci_phase(m, "training");
   bs_run u;
   memset(&u, 0, sizeof u);
   u.m = m;

@@ -179,7 +179,8 @@ static void jlayer(FILE *f, const nnc_bs_layer_epoch *e)
 int nnc_babysit_report_json(const nnc_babysit_result *r, FILE *f)
 {
   const nnc_babysit_opts *o = &r->opts;
-  fputs("{\n  ", f);
+  nnci_json_head(f, "babysit", NNCI_SCHEMA_BABYSIT);
+  fputs("\n  ", f);
   jkey(f, "plugin");
   nnci_json_str(f, r->plugin);
   fputs(",\n  ", f);
@@ -188,7 +189,7 @@ int nnc_babysit_report_json(const nnc_babysit_result *r, FILE *f)
   fprintf(f, ",\n  \"rule\": \"%s\", \"schedule\": \"%s\", ", r->rule,
           r->sched);
   jnum(f, "lr", o->sched.lr0);
-  fprintf(f, ", \"batch\": %zu, \"epochs\": %zu, \"seed\": %llu, ", o->batch,
+  fprintf(f, ", \"batch\": %zu, \"target_epochs\": %zu, \"seed\": %llu, ", o->batch,
           o->epochs, (unsigned long long)o->seed);
   jnum(f, "ema_decay", o->ema_decay);
   fprintf(f, ",\n  \"n_train\": %zu, \"n_val\": %zu, \"n_classes\": %u, ",

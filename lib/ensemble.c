@@ -63,6 +63,7 @@ int nnc_ensemble_eval(nnc_model *const *models, const char *const *names,
   int vote = 0;
   for (size_t i = 0; i < tot; i++) {
     nnc_model *m = models[i];
+    nnci_phase(m, "evaluating an ensemble");
     if (m->d.kind != NNC_KIND_NET || !m->has_info || !m->d.predict ||
         m->ni.n_val == 0 || m->ni.n_classes == 0)
       return nnci_search_fail(NNC_EARG, err, errlen,
@@ -308,7 +309,8 @@ int nnc_ensemble_report_text(const nnc_ensemble *e, FILE *f)
 
 int nnc_ensemble_report_json(const nnc_ensemble *e, FILE *f)
 {
-  fputs("{\"kind\": ", f);
+  nnci_json_head(f, "ensemble", NNCI_SCHEMA_ENSEMBLE);
+  fputs("\n \"kind\": ", f);
   nnci_json_str(f, e->kind);
   fprintf(f, ", \"method\": \"%s\", \"n_val\": %zu, \"n_classes\": %u,\n "
              "\"members\": [",

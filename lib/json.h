@@ -12,6 +12,9 @@
 #define NNCI_SCHEMA_SANITY 1
 #define NNCI_SCHEMA_LRPROBE 1
 #define NNCI_SCHEMA_LANDSCAPE 1
+#define NNCI_SCHEMA_BABYSIT 1
+#define NNCI_SCHEMA_HPSEARCH 1
+#define NNCI_SCHEMA_ENSEMBLE 1
 /* Writes `{` and the "schema" and "tool" keys, ending after the comma. */
 void nnci_json_head(FILE *f, const char *tool, int version);
 

@@ -205,7 +205,8 @@ int nnc_search_report_text(const nnc_search_summary *s, size_t top, FILE *f)
 int nnc_search_report_json(const nnc_search_summary *s, size_t top, FILE *f)
 {
   const nnc_search_space *sp = &s->space;
-  fputs("{\"plugin\": ", f);
+  nnci_json_head(f, "hpsearch", NNCI_SCHEMA_HPSEARCH);
+  fputs("\n \"plugin\": ", f);
   nnci_json_str(f, sp->plugin);
   fprintf(f, ", \"seed\": %llu, \"trials\": %zu, \"done\": %zu, "
              "\"running\": %zu, \"waiting\": %zu, \"complete\": %s,\n",

@@ -369,6 +369,7 @@ static int open_trial_model(const nnc_search_space *sp, const double *values,
     return nnci_search_fail(rc, why, whylen, "%s", perr);
   if (rc)
     return nnci_search_fail(NNC_EPLUGIN, why, whylen, "%s", perr);
+  nnci_phase(m, "training a trial");
   if (m->d.kind != NNC_KIND_NET || !m->has_info || m->ni.n_val == 0 ||
       !m->d.predict) {
     nnc_model_close(m);

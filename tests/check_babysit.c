@@ -22,6 +22,10 @@
 #define BS(...)                                                                \
   run_tool("babysit", (const char *const[]){"babysit", "--quiet", __VA_ARGS__, \
                                             NULL})
+/* The whole text report: no --quiet (which keeps only the verdict line);
+ * the progress lines go to stderr. */
+#define BST(...)                                                               \
+  run_tool("babysit", (const char *const[]){"babysit", __VA_ARGS__, NULL})
 
 /* The healthy reference run: every diagnosis looked for, none found. */
 #define BASE "mlp", "--optim", "adam", "--lr", "1e-2", "--epochs", "30"
@@ -144,7 +148,7 @@ START_TEST(nan_names_step_and_block)
   /* the steps recorded end right before it */
   ck_assert_int_eq((int)jnum(r.out, "\"steps\"", "count"), (int)step - 1);
   run_free(&r);
-  r = BS("mlp", "--optim", "sgd", "--lr", "1e4", "--epochs", "30");
+  r = BST("mlp", "--optim", "sgd", "--lr", "1e4", "--epochs", "30");
   ck_assert_msg(strstr(r.out, "first at step "), "%s", r.out);
   run_free(&r);
   /* a gradient that turns NaN in one block at a known step */
@@ -349,13 +353,17 @@ START_TEST(progress_lines_without_a_terminal)
   run_free(&r);
   r = BS("mlp", "--epochs", "3");
   ck_assert_msg(r.err[0] == 0, "--quiet: %s", r.err);
+  /* and of the report only the verdict line, as every tool's --quiet */
+  ck_assert_msg(!strncmp(r.out, "verdict: ", 9) &&
+                    count_of(r.out, "\n") == 1,
+                "--quiet: %s", r.out);
   run_free(&r);
 }
 END_TEST
 
 START_TEST(dumb_plots_after_the_report)
 {
-  run_result r = BS("mlp", "--epochs", "3", "--dumb");
+  run_result r = BST("mlp", "--epochs", "3", "--dumb");
   ck_assert_int_eq(r.status, 0);
   const char *v = strstr(r.out, "verdict: ");
   ck_assert(v);

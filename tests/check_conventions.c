@@ -8,6 +8,10 @@
  *    or malformed baseline is one line and exit 2;
  *  - --quiet, --verbose, --color (always, never, auto on a terminal and on
  *    a pipe, NO_COLOR), --version, the renamed options' old spellings;
+ *  - the same for babysit, hpsearch and ensemble, and their isolation: a
+ *    plugin that crashes in training is one line and exit 3, its correct
+ *    twin passes, and a crashed search worker leaves a directory the
+ *    master still reads;
  *  - every JSON report carries its schema, and doc/json-schema.md lists
  *    every top-level key each tool emits. */
 #include "config.h"
@@ -699,8 +703,11 @@ END_TEST
 
 START_TEST(version_and_old_spellings)
 {
-  for (int t = 0; t < 4; t++) {
-    const char *tool = quick(t)[0];
+  static const char *const all[] = {"gradcheck", "sanity", "lrprobe",
+                                    "landscape", "babysit", "hpsearch",
+                                    "ensemble"};
+  for (int t = 0; t < 7; t++) {
+    const char *tool = all[t];
     run_result r = run_tool(tool, (const char *const[]){tool, "--version", NULL});
     char want[64];
     snprintf(want, sizeof want, "%s (nncheck) %s\n", tool, PACKAGE_VERSION);
@@ -729,6 +736,132 @@ START_TEST(version_and_old_spellings)
   ck_assert_int_eq(a.status, 0);
   ck_assert(strstr(a.out, "mlp\tnet\t"));
   run_free(&a);
+}
+END_TEST
+
+/* ---- the newer tools: babysit, hpsearch, ensemble ------------------------ */
+
+/* A small search of plugin, run in dir/PLUGIN by two local workers;
+ * returns the search directory (free it). */
+static char *small_search(const char *dir, const char *plugin, int epochs)
+{
+  char space[4200];
+  snprintf(space, sizeof space, "%s/%s.space", dir, plugin);
+  FILE *f = fopen(space, "w");
+  ck_assert(f);
+  /* the crash fixture takes no arguments: only the rate is searched */
+  int mlp = !strcmp(plugin, "mlp");
+  fprintf(f, "plugin %s\n%sseed 1\nrule momentum\nparam lr log 1e-2 1\n%s"
+             "stage coarse trials=4 epochs=%d\n",
+          plugin, mlp ? "args layers=2,{hidden},3 N=100\n" : "",
+          mlp ? "param hidden int 10 30\n" : "", epochs);
+  fclose(f);
+  char *sdir = malloc(4300);
+  snprintf(sdir, 4300, "%s/%s", dir, plugin);
+  run_result r = RUN("hpsearch", "run", "-j", "2", "--quiet", space, sdir);
+  ck_assert_msg(r.status <= 1 || !strcmp(plugin, "bug_crash_abort"),
+                "hpsearch run: %d %s", r.status, r.err);
+  run_free(&r);
+  return sdir;
+}
+
+START_TEST(babysit_hpsearch_ensemble_keep_the_conventions)
+{
+  const char *const green = "\033[32m";
+  unsetenv("NO_COLOR");
+  /* babysit: --quiet is the verdict line (and no progress), --verbose says
+   * what was loaded */
+  run_result full = RUN("babysit", "mlp", "--epochs", "2");
+  run_result q = RUN("babysit", "mlp", "--epochs", "2", "-q");
+  run_result v = RUN("babysit", "mlp", "--epochs", "2", "--verbose");
+  ck_assert_int_eq(full.status, 0);
+  ck_assert_int_eq(q.status, 0);
+  ck_assert_msg(one_line(q.out, "verdict: "), "%s", q.out);
+  ck_assert_str_eq(q.err, "");
+  ck_assert(strstr(full.out, q.out) && count_of(full.out, "\n") > 5);
+  ck_assert_str_eq(v.out, full.out);
+  ck_assert_msg(strstr(v.err, "babysit: loaded mlp from ") &&
+                    strstr(v.err, "/mlp.so"),
+                "%s", v.err);
+  run_free(&full);
+  run_free(&q);
+  run_free(&v);
+  q = RUN("babysit", "mlp", "--quiet", "--verbose");
+  ck_assert_int_eq(q.status, 2);
+  ck_assert_msg(one_line(q.err, "babysit: "), "%s", q.err);
+  run_free(&q);
+
+  /* isolation: a plugin that aborts in training is one line and exit 3;
+   * its twin passes; the checkpoints written before the crash are kept */
+  char *dir = make_tmpdir();
+  char ck[4300], ckf[4400];
+  snprintf(ck, sizeof ck, "%s/ck", dir);
+  run_result r = RUN("babysit", "bug_crash_abort", "--epochs", "10",
+                     "--quiet", "--checkpoints", ck);
+  ck_assert_int_eq(r.status, 3);
+  ck_assert_msg(one_line(r.err, "babysit: plugin crashed: SIGABRT in loss()"),
+                "%s", r.err);
+  run_free(&r);
+  snprintf(ckf, sizeof ckf, "%s/babysit_stats.json", ck);
+  size_t len;
+  char *js = read_file(ckf, &len);
+  ck_assert_msg(js && json_valid(js), "the stats before the crash are lost");
+  free(js);
+  r = RUN("babysit", "ok_crash_abort", "--epochs", "10", "--quiet");
+  ck_assert_msg(r.status == 0, "%d %s", r.status, r.err);
+  run_free(&r);
+
+  /* hpsearch and ensemble: their text reports end in a verdict line,
+   * coloured when asked */
+  char *s = small_search(dir, "mlp", 1);
+  run_result st = RUN("hpsearch", "status", s);
+  run_result sq = RUN("hpsearch", "-q", "status", s);
+  run_result sc = RUN("hpsearch", "status", "--color=always", s);
+  ck_assert(st.status <= 1 && sq.status == st.status);
+  ck_assert_msg(one_line(sq.out, "verdict: "), "%s", sq.out);
+  ck_assert(strstr(st.out, sq.out) && count_of(st.out, "\n") > 5);
+  ck_assert_msg(strstr(sc.out, "\033[") && !strchr(st.out, '\033'), "%s",
+                sc.out);
+  run_free(&st);
+  run_free(&sq);
+  run_free(&sc);
+  run_result e = RUN("ensemble", "top", "-k", "3", s);
+  run_result eq = RUN("ensemble", "top", "-k", "3", "--quiet", s);
+  run_result ec = RUN("ensemble", "--color", "always", "top", "-k", "3", s);
+  run_result ev = RUN("ensemble", "top", "--members", "3", "-v", s);
+  ck_assert_msg(e.status <= 1, "%s", e.err);
+  ck_assert_msg(one_line(eq.out, "verdict: "), "%s", eq.out);
+  ck_assert(strstr(e.out, eq.out));
+  ck_assert(e.status != 0 || strstr(ec.out, green));
+  ck_assert(!strchr(e.out, '\033'));
+  ck_assert_str_eq(ev.out, e.out); /* --members is -k */
+  ck_assert(strstr(ev.err, "ensemble: evaluated 3 members"));
+  run_free(&e);
+  run_free(&eq);
+  run_free(&ec);
+  run_free(&ev);
+  free(s);
+
+  /* a search whose plugin aborts: each worker says so in one line, exit 3;
+   * the directory stays readable and its checkpoints complete */
+  s = small_search(dir, "bug_crash_abort", 20);
+  st = RUN("hpsearch", "status", s);
+  ck_assert_msg(st.status == 0 && strstr(st.out, "verdict: RUNNING"), "%s",
+                st.out);
+  run_free(&st);
+  r = RUN("hpsearch", "worker", "--max-trials", "1", s);
+  ck_assert_int_eq(r.status, 3);
+  ck_assert_msg(one_line(r.err, "hpsearch: plugin crashed: SIGABRT in "
+                                "loss() while training a trial"),
+                "%s", r.err);
+  run_free(&r);
+  char td[4400];
+  snprintf(td, sizeof td, "%s/trials/trial0000", s);
+  r = RUN("ensemble", "run", "--plugin", "ok_crash_abort", td);
+  ck_assert_msg(r.status <= 1, "the crashed trial's checkpoints: %s", r.err);
+  run_free(&r);
+  free(s);
+  free(dir);
 }
 END_TEST
 
@@ -769,9 +902,18 @@ START_TEST(every_json_report_has_its_schema_and_documented_keys)
       {"landscape", "mlp", "--train", "2", "--from-init", "--grid", "5",
        "--points", "5", "--line-points", "9", "--json", NULL},
   };
-  for (size_t i = 0; i < sizeof runs / sizeof *runs; i++) {
-    const char *tool = runs[i][0];
-    run_result r = run_tool(tool, runs[i]);
+  char *tmp = make_tmpdir();
+  char *search = small_search(tmp, "mlp", 1);
+  const char *const more[][16] = {
+      {"babysit", "mlp", "--epochs", "2", "--quiet", "--json", NULL},
+      {"hpsearch", "status", "--json", search, NULL},
+      {"ensemble", "top", "-k", "2", "--json", search, NULL},
+  };
+  size_t nruns = sizeof runs / sizeof *runs;
+  for (size_t i = 0; i < nruns + sizeof more / sizeof *more; i++) {
+    const char *const *argv = i < nruns ? runs[i] : more[i - nruns];
+    const char *tool = argv[0];
+    run_result r = run_tool(tool, argv);
     ck_assert_msg(r.status <= 1, "%s: exit %d %s", tool, r.status, r.err);
     nnci_jv *v;
     char err[256];
@@ -792,6 +934,8 @@ START_TEST(every_json_report_has_its_schema_and_documented_keys)
     nnci_json_free(v);
     run_free(&r);
   }
+  free(search);
+  free(tmp);
   /* the check can fail: an invented key is not documented */
   ck_assert(!documented(doc, "gradcheck", "no_such_key"));
   ck_assert(!documented(doc, "landscape", "coords")); /* a nested key */
@@ -817,6 +961,7 @@ static Suite *suite(void)
       {"verbose", verbose_says_what_was_loaded_on_stderr_only},
       {"color", color_only_on_a_terminal_or_when_asked},
       {"version_aliases", version_and_old_spellings},
+      {"newer_tools", babysit_hpsearch_ensemble_keep_the_conventions},
       {"json_schema", every_json_report_has_its_schema_and_documented_keys},
   };
   for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {

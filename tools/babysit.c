@@ -63,37 +63,45 @@ static void usage(FILE *f)
       "                    [0, 1) [0.99]\n"
       "  --checkpoints DIR after every epoch DIR/epochEEEE-valA.AAAA.nnckpt\n"
       "                    (parameters, optimizer state, running average)\n"
-      "                    and DIR/babysit_stats.json (the report so far)\n"
+      "                    and DIR/babysit_stats.json (the report so far),\n"
+      "                    each written atomically [no checkpoints]\n"
       "  --resume CKPT     continue a run from one of its checkpoints, bit\n"
       "                    for bit (its rule, lr, schedule, batch, seed and\n"
-      "                    decay are the checkpoint's)\n"
+      "                    decay are the checkpoint's) [a fresh run]\n"
       "  --plots DIR       write every plot (.dat, .gp, .png, .svg) into DIR\n"
+      "                    [no plots]\n"
       "  --report DIR      write DIR/index.html: one self-contained page with\n"
       "                    the diagnoses and every plot (readable offline),\n"
-      "                    and the plots beside it\n"
+      "                    and the plots beside it [no page]\n"
       "  --dumb            draw the plots as text after the report [off]\n"
-      "  --json            print the report as JSON\n"
-      "  --quiet           no progress on stderr [a bar on a terminal, a\n"
-      "                    line per epoch otherwise]\n"
-      "  --list            list the bundled plugins and fixtures\n"
-      "  -h, --help        this help\n"
+      "  --json            print the report as JSON (schema\n"
+      "                    nncheck-babysit/1) [the text report]\n"
+      "  --list            list the bundled plugins and fixtures: name, kind,\n"
+      "                    description, tab-separated, and exit\n",
+      f);
+  fputs(CLI_ISOLATE_HELP, f);
+  fputs("                    (the checkpoints, babysit_stats.json, plots and\n"
+        "                    page are written by the child as it goes)\n",
+        f);
+  cli_usage_output(f);
+  fputs(
       "\n"
       "Exit status:\n"
       "  0  trained; no problem diagnosed\n"
       "  1  a diagnosis found a problem (a NaN during training included)\n"
       "  2  usage or bad input: arguments, plugin file, ABI mismatch, a\n"
       "     checkpoint that is not this net's; and a layer plugin\n"
-      "  3  the plugin misbehaved: a callback failed or broke the contract\n"
-      "\n"
-      "Plugins are searched in $NNCHECK_PLUGIN_PATH, the build tree and the\n"
-      "installed plugin directory.\n",
+      "  3  the plugin misbehaved: a callback failed or broke the contract,\n"
+      "     crashed or hung (see --timeout)\n"
+      "\n",
       f);
+  cli_usage_env(f);
 }
 
 enum {
   OPT_ARGS = 256, OPT_SEED, OPT_OPTIM, OPT_LR, OPT_MU, OPT_SCHED, OPT_FACTOR,
   OPT_EVERY, OPT_K, OPT_EPOCHS, OPT_BATCH, OPT_EMA, OPT_CKPT, OPT_RESUME,
-  OPT_PLOTS, OPT_REPORT, OPT_DUMB, OPT_JSON, OPT_QUIET, OPT_LIST
+  OPT_PLOTS, OPT_REPORT, OPT_DUMB, OPT_JSON, OPT_LIST
 };
 
 /* Progress on stderr: a bar redrawn in place on a terminal, one line per
@@ -160,19 +168,20 @@ int main(int argc, char **argv)
       {"report", required_argument, 0, OPT_REPORT},
       {"dumb", no_argument, 0, OPT_DUMB},
       {"json", no_argument, 0, OPT_JSON},
-      {"quiet", no_argument, 0, OPT_QUIET},
       {"list", no_argument, 0, OPT_LIST},
       {"help", no_argument, 0, 'h'},
+      CLI_ISOLATE_LONGOPTS,
+      CLI_OUTPUT_LONGOPTS,
       {0, 0, 0, 0}};
   nnc_babysit_opts o;
   nnc_babysit_opts_init(&o);
   const char *args = NULL, *plots = NULL, *report = NULL;
-  int json = 0, dumb = 0, quiet = 0, c, rule = NNC_RULE_SGD;
+  int json = 0, dumb = 0, list = 0, c, rule = NNC_RULE_SGD;
   double lr = NAN, mu = NAN, factor = NAN, every = NAN, k = NAN;
   int sched = NNC_SCHED_CONST;
   const char *run_opt = NULL; /* an option the checkpoint decides */
   opterr = 0;
-  while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+  while ((c = getopt_long(argc, argv, CLI_SHORTOPTS, longopts, NULL)) != -1) {
     switch (c) {
     case OPT_ARGS: args = optarg; break;
     case OPT_SEED:
@@ -211,10 +220,11 @@ int main(int argc, char **argv)
     case OPT_REPORT: report = optarg; break;
     case OPT_DUMB: dumb = 1; break;
     case OPT_JSON: json = 1; break;
-    case OPT_QUIET: quiet = 1; break;
-    case OPT_LIST: return cli_list_plugins();
+    case OPT_LIST: list = 1; break;
     case 'h': usage(stdout); return 0;
     default:
+      if (cli_isolate_option(c, optarg) || cli_output_option(c, optarg))
+        break;
       if (optopt)
         cli_error("option '%s' needs a value or is unknown: see babysit "
                   "--help",
@@ -224,8 +234,12 @@ int main(int argc, char **argv)
       return NNC_EXIT_USAGE;
     }
   }
+  cli_output_ready();
+  if (list)
+    return cli_list_plugins();
   if (optind != argc - 1) {
-    cli_error(optind >= argc ? "no PLUGIN given: see babysit --help"
+    cli_error(optind >= argc ? "no PLUGIN given: see babysit --help or "
+                               "babysit --list"
                              : "one PLUGIN expected, got %d arguments: see "
                                "babysit --help",
               argc - optind);
@@ -260,6 +274,12 @@ int main(int argc, char **argv)
     cli_mkdirs("--report", report);
   if (o.checkpoints)
     cli_mkdirs("--checkpoints", o.checkpoints);
+  /* From here on the plugin runs in a supervised child: it writes the
+   * checkpoints, babysit_stats.json, the report, the plots and the page
+   * itself, so whatever it finished survives a crash of the plugin. */
+  int iso_status;
+  if (cli_isolate(&iso_status))
+    return iso_status;
   char err[2048];
   /* Resuming without --args: the arguments the run was made with. */
   nnc_checkpoint *ck = NULL;
@@ -279,24 +299,37 @@ int main(int argc, char **argv)
     cli_error("%s", err);
     return nnc_err_exit_status(rc);
   }
+  cli_verbose("loaded %s from %s (%s, %zu parameter blocks, args \"%s\")",
+              argv[optind], nnc_model_path(m),
+              nnc_model_kind(m) == NNC_KIND_NET ? "net" : "layer",
+              nnc_model_num_blocks(m), args ? args : "");
+  cli_verbose("training: seed %llu, %zu epochs, batch %zu, %s, lr %g%s%s",
+              (unsigned long long)o.seed, o.epochs, o.batch,
+              nnc_rule_name(o.optim.rule), o.optim.lr,
+              o.resume ? ", resuming from " : "", o.resume ? o.resume : "");
+  double t0 = cli_now();
   prog g = {isatty(2), -1};
-  if (!quiet) {
+  if (!cli_out.quiet) {
     o.progress = on_progress;
     o.user = &g;
   }
   nnc_babysit_result *res = NULL;
   rc = nnc_babysit(m, &o, &res);
-  if (g.tty && !quiet)
+  if (g.tty && !cli_out.quiet)
     fputc('\n', stderr);
   if (!res) {
     cli_error("out of memory");
     nnc_model_close(m);
     return NNC_EXIT_USAGE;
   }
+  cli_verbose("trained in %.3g s: %zu steps", cli_now() - t0, res->nsteps);
   if (json)
     nnc_babysit_report_json(res, stdout);
-  else
-    nnc_babysit_report_text(res, stdout);
+  else {
+    FILE *f = cli_report_begin();
+    nnc_babysit_report_text(res, f);
+    cli_report_end(f);
+  }
   fflush(stdout);
   int status = nnc_babysit_exit_status(res);
   if (rc != NNC_OK)
@@ -310,7 +343,7 @@ int main(int argc, char **argv)
   if (plots && have) {
     int prc = nnc_babysit_plots(res, plots, NULL, err, sizeof err);
     if (prc == NNC_PLOTS_UNRENDERED)
-      cli_error("--plots: %s", err);
+      cli_warn("--plots: %s", err); /* a warning: the verdict stands */
     else if (prc != NNC_OK) {
       cli_error("--plots: %s", err);
       if (status == NNC_EXIT_OK)

@@ -37,29 +37,41 @@ static void usage(FILE *f)
       "          epoch order (-k K: the last K)\n"
       "  files   members: the checkpoints named, in order\n"
       "\n"
-      "Options:\n"
-      "  -k K          top, seeds: members [5]; run: the last K epochs [all]\n"
-      "  --ema         top, run: the running averages are the members\n"
-      "  --plugin P    the net, when the checkpoints or DIR/space.txt do not\n"
-      "                name it [theirs]\n"
-      "  --args S      its argument string [the checkpoint's]\n"
-      "  --plots PDIR  ens_gain (.dat, .gp, .png, .svg) into PDIR\n"
-      "  --dumb        the plot as text after the report\n"
-      "  --json        the report as JSON\n"
-      "  --list        every bundled plugin and fixture, and exit\n"
-      "  -h, --help    this help\n"
+      "Options (default in brackets):\n"
+      "  -k, --members K   top, seeds: members [5]; run: the last K epochs\n"
+      "                    [all]\n"
+      "  --ema             top, run: the running averages are the members\n"
+      "                    [the checkpoints; the averages evaluated beside]\n"
+      "  --plugin P        the net, when the checkpoints or DIR/space.txt do\n"
+      "                    not name it [theirs]\n"
+      "  --args STRING     its argument string for create() [the\n"
+      "                    checkpoint's]\n"
+      "  --plots DIR       write ens_gain (.dat, .gp, .png, .svg) into DIR\n"
+      "                    [no plots]\n"
+      "  --dumb            draw the plot as text after the report [off]\n"
+      "  --json            print the report as JSON (schema\n"
+      "                    nncheck-ensemble/1) [the text report]\n"
+      "  --list            list the bundled plugins and fixtures: name, kind,\n"
+      "                    description, tab-separated, and exit\n",
+      f);
+  fputs(CLI_ISOLATE_HELP, f);
+  cli_usage_output(f);
+  fputs(
       "\n"
       "Exit status:\n"
       "  0  the ensemble is at least as accurate as its mean member\n"
       "  1  the ensemble is less accurate than its mean member\n"
       "  2  usage or bad input: arguments, directories, checkpoints that do\n"
       "     not fit the net, members without one shared validation split\n"
-      "  3  the plugin failed (an error, NaN/Inf, bad probabilities)\n",
+      "  3  the plugin failed (an error, NaN/Inf, bad probabilities, a crash\n"
+      "     or a hang)\n"
+      "\n",
       f);
+  cli_usage_env(f);
 }
 
 enum { OPT_EMA = 256, OPT_PLUGIN, OPT_ARGS, OPT_PLOTS, OPT_DUMB, OPT_JSON,
-       };
+       OPT_LIST };
 
 typedef struct members {
   char **paths;       /* checkpoints, members then extras */
@@ -116,53 +128,71 @@ int main(int argc, char **argv)
 {
   cli_tool = "ensemble";
   static const struct option longopts[] = {
+      {"members", required_argument, 0, 'k'},
       {"ema", no_argument, 0, OPT_EMA},
       {"plugin", required_argument, 0, OPT_PLUGIN},
       {"args", required_argument, 0, OPT_ARGS},
       {"plots", required_argument, 0, OPT_PLOTS},
       {"dumb", no_argument, 0, OPT_DUMB},
       {"json", no_argument, 0, OPT_JSON},
+      {"list", no_argument, 0, OPT_LIST},
       {"help", no_argument, 0, 'h'},
+      CLI_ISOLATE_LONGOPTS,
+      CLI_OUTPUT_LONGOPTS,
       {0, 0, 0, 0}};
-  if (argc == 2 && !strcmp(argv[1], "--list"))
-    return cli_list_plugins();
-  if (argc >= 2 && (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help"))) {
-    usage(stdout);
-    return NNC_EXIT_OK;
-  }
-  if (argc < 2 || (strcmp(argv[1], "top") && strcmp(argv[1], "seeds") &&
-                   strcmp(argv[1], "run") && strcmp(argv[1], "files"))) {
-    cli_error("%s%s: give top, seeds, run or files (see --help)",
-              argc < 2 ? "no command" : "unknown command ",
-              argc < 2 ? "" : argv[1]);
-    return NNC_EXIT_USAGE;
-  }
-  const char *cmd = argv[1];
   size_t k = 0;
-  int ema = 0, dumb = 0, json = 0, c;
+  int ema = 0, dumb = 0, json = 0, list = 0, c;
   const char *plugin = NULL, *args = NULL, *plots = NULL;
   opterr = 0;
-  optind = 2;
-  while ((c = getopt_long(argc, argv, "hk:", longopts, NULL)) != -1) {
+  /* options may come before or after the command */
+  while ((c = getopt_long(argc, argv, CLI_SHORTOPTS "k:", longopts, NULL)) !=
+         -1) {
     switch (c) {
-    case 'k': k = cli_u64("-k", optarg, 1, 1000); break;
+    case 'k': k = cli_u64("--members", optarg, 1, 1000); break;
     case OPT_EMA: ema = 1; break;
     case OPT_PLUGIN: plugin = optarg; break;
     case OPT_ARGS: args = optarg; break;
     case OPT_PLOTS: plots = optarg; break;
     case OPT_DUMB: dumb = 1; break;
     case OPT_JSON: json = 1; break;
+    case OPT_LIST: list = 1; break;
     case 'h': usage(stdout); return NNC_EXIT_OK;
     default:
-      cli_error("unknown or incomplete option '%s': see --help",
-                argv[optind - 1]);
+      if (cli_isolate_option(c, optarg) || cli_output_option(c, optarg))
+        break;
+      if (optopt)
+        cli_error("option '%s' needs a value or is unknown: see ensemble "
+                  "--help",
+                  argv[optind - 1]);
+      else
+        cli_error("unknown option '%s': see ensemble --help",
+                  argv[optind - 1]);
       return NNC_EXIT_USAGE;
     }
   }
+  cli_output_ready();
+  if (list)
+    return cli_list_plugins();
+  if (optind >= argc ||
+      (strcmp(argv[optind], "top") && strcmp(argv[optind], "seeds") &&
+       strcmp(argv[optind], "run") && strcmp(argv[optind], "files"))) {
+    cli_error("%s%s: give top, seeds, run or files (see ensemble --help)",
+              optind >= argc ? "no command" : "unknown command ",
+              optind >= argc ? "" : argv[optind]);
+    return NNC_EXIT_USAGE;
+  }
+  const char *cmd = argv[optind++];
   if (dumb && json) {
     cli_error("--dumb draws into the text report: not with --json");
     return NNC_EXIT_USAGE;
   }
+  if (plots)
+    cli_mkdirs("--plots", plots);
+  /* From here on the plugin runs in a supervised child (seeds trains,
+   * every command evaluates): a crash or a hang is one line and exit 3. */
+  int iso_status;
+  if (cli_isolate(&iso_status))
+    return iso_status;
   int nargs = argc - optind;
   char err[2048];
   members M = {0};
@@ -170,7 +200,7 @@ int main(int argc, char **argv)
   const char *kind = cmd;
   if (!strcmp(cmd, "top")) {
     if (nargs != 1) {
-      cli_error("top takes DIR: see --help");
+      cli_error("top takes DIR: see ensemble --help");
       return NNC_EXIT_USAGE;
     }
     const char *dir = argv[optind];
@@ -236,7 +266,7 @@ int main(int argc, char **argv)
     }
   } else if (!strcmp(cmd, "seeds")) {
     if (nargs != 2) {
-      cli_error("seeds takes DIR TRIAL: see --help");
+      cli_error("seeds takes DIR TRIAL: see ensemble --help");
       return NNC_EXIT_USAGE;
     }
     const char *dir = argv[optind];
@@ -270,7 +300,7 @@ int main(int argc, char **argv)
     }
   } else if (!strcmp(cmd, "run")) {
     if (nargs != 1) {
-      cli_error("run takes TRIALDIR: see --help");
+      cli_error("run takes TRIALDIR: see ensemble --help");
       return NNC_EXIT_USAGE;
     }
     const char *tdir = argv[optind];
@@ -297,7 +327,7 @@ int main(int argc, char **argv)
       kind = "run, running averages";
   } else { /* files */
     if (nargs < 1) {
-      cli_error("files takes one or more checkpoints: see --help");
+      cli_error("files takes one or more checkpoints: see ensemble --help");
       return NNC_EXIT_USAGE;
     }
     for (int i = optind; i < argc; i++) {
@@ -331,15 +361,30 @@ int main(int argc, char **argv)
     }
   }
   if (e) {
+    if (!st && e->gain < 0)
+      st = NNC_EXIT_PROBLEM;
+    cli_verbose("evaluated %zu members (and %zu beside them) on %zu "
+                "validation examples by %s",
+                e->nens, e->nmembers - e->nens, e->n_val,
+                e->method == NNC_ENS_AVERAGE ? "averaged probabilities"
+                                             : "majority vote");
     if (json)
       nnc_ensemble_report_json(e, stdout);
-    else
-      nnc_ensemble_report_text(e, stdout);
+    else {
+      FILE *f = cli_report_begin();
+      nnc_ensemble_report_text(e, f);
+      if (st == NNC_EXIT_OK)
+        fprintf(f, "verdict: PASS -- exit 0\n");
+      else
+        fprintf(f, "verdict: FAIL (the ensemble is less accurate than its "
+                   "mean member) -- exit %d\n", st);
+      cli_report_end(f);
+    }
+    fflush(stdout);
     if (plots) {
-      cli_mkdirs("--plots", plots);
       int prc = nnc_ensemble_plots(e, plots, NULL, err, sizeof err);
       if (prc == NNC_PLOTS_UNRENDERED)
-        fprintf(stderr, "ensemble: warning: %s\n", err);
+        cli_warn("--plots: %s", err); /* a warning: the verdict stands */
       else if (prc) {
         cli_error("--plots: %s", err);
         st = NNC_EXIT_USAGE;
@@ -350,8 +395,6 @@ int main(int argc, char **argv)
       int drc = nnc_ensemble_plots(e, NULL, &text, err, sizeof err);
       cli_print_text_plots(drc, text, err);
     }
-    if (!st && e->gain < 0)
-      st = NNC_EXIT_PROBLEM;
     nnc_ensemble_free(e);
   }
   for (size_t i = 0; i < tot; i++) {

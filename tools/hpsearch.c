@@ -49,22 +49,34 @@ static void usage(FILE *f)
       "  stage fine trials=10 epochs=5 stop=0.5\n"
       "The full description is in the header nncheck/search.h.\n"
       "\n"
-      "Options:\n"
-      "  -j N            run: local worker processes [1]\n"
-      "  --top K         status, run: trials listed [10]\n"
-      "  --plots PDIR    status, run: hp_PARAM per parameter (validation\n"
-      "                  accuracy against its value, on its scale) and\n"
-      "                  hp_curves (loss of the best trials) into PDIR\n"
-      "  --dumb          status, run: the plots as text after the report\n"
-      "  --json          status, run: the report as JSON\n"
-      "  --max-trials N  worker: stop after N trials [no limit]\n"
-      "  --lease S       worker: seconds a claim lives without heartbeat\n"
-      "                  [the space's lease]\n"
-      "  -n N            sbatch: array tasks (workers) [4]\n"
-      "  --partition P   sbatch: Slurm partition [the default]\n"
-      "  -o FILE         sbatch: the script [DIR/hpsearch.sbatch]\n"
-      "  --list          every bundled plugin and fixture, and exit\n"
-      "  -h, --help      this help\n"
+      "Options (default in brackets):\n"
+      "  -j, --jobs N      run: local worker processes [1]\n"
+      "  --top K           status, run: trials listed [10]\n"
+      "  --plots DIR       status, run: hp_PARAM per parameter (validation\n"
+      "                    accuracy against its value, on its scale) and\n"
+      "                    hp_curves (loss of the best trials) into DIR\n"
+      "                    [no plots]\n"
+      "  --dumb            status, run: the plots as text after the report\n"
+      "                    [off]\n"
+      "  --json            status, run: the report as JSON (schema\n"
+      "                    nncheck-hpsearch/1) [the text report]\n"
+      "  --max-trials N    worker: stop after N trials [no limit]\n"
+      "  --lease S         worker: seconds a claim lives without heartbeat\n"
+      "                    [the space's lease]\n"
+      "  -n, --tasks N     sbatch: array tasks (workers) [4]\n"
+      "  --partition P     sbatch: Slurm partition [the cluster's default]\n"
+      "  -o, --script FILE sbatch: the script [DIR/hpsearch.sbatch]\n"
+      "  --list            list the bundled plugins and fixtures: name, kind,\n"
+      "                    description, tab-separated, and exit\n",
+      f);
+  fputs(CLI_ISOLATE_HELP, f);
+  fputs("                    (worker, and run's workers: the trials run in a\n"
+        "                    supervised child; a trial's files are written\n"
+        "                    atomically and a crashed worker's claim is\n"
+        "                    taken over once its lease ran out)\n",
+        f);
+  cli_usage_output(f);
+  fputs(
       "\n"
       "Exit status:\n"
       "  0  run, status: the search is complete and no best value lies on a\n"
@@ -75,12 +87,19 @@ static void usage(FILE *f)
       "     trial reached a validation accuracy\n"
       "  2  usage or bad input: arguments, space file (named with its line),\n"
       "     directory, plugin\n"
-      "  3  the plugin failed in every trial, or a worker failed\n",
+      "  3  the plugin failed in every trial, or a worker failed (the plugin\n"
+      "     crashed or hung in it)\n"
+      "\n",
       f);
+  cli_usage_env(f);
 }
 
 enum { OPT_TOP = 256, OPT_PLOTS, OPT_DUMB, OPT_JSON, OPT_MAXT, OPT_LEASE,
-       OPT_PART };
+       OPT_PART, OPT_LIST };
+
+/* What the local pool hands on to its workers: --timeout, --no-fork. */
+static const char *pool_timeout;
+static int pool_nofork;
 
 static int report(const char *dir, size_t top, const char *plots, int dumb,
                   int json)
@@ -92,15 +111,42 @@ static int report(const char *dir, size_t top, const char *plots, int dumb,
     cli_error("%s", err);
     return nnc_err_exit_status(rc);
   }
+  int st = NNC_EXIT_OK;
+  const char *verdict = "RUNNING (the search is not complete)";
+  size_t usable = 0, failed = 0;
+  for (size_t i = 0; i < s->ntrials; i++) {
+    usable += s->trials[i].best_acc == s->trials[i].best_acc;
+    failed += s->trials[i].status == NNC_TRIAL_FAILED;
+  }
+  if (s->complete) {
+    verdict = "PASS";
+    if (failed == s->ntrials) {
+      st = NNC_EXIT_PLUGIN;
+      verdict = "ERROR (the plugin failed in every trial)";
+    } else if (!usable) {
+      st = NNC_EXIT_PROBLEM;
+      verdict = "FAIL (no trial reached a validation accuracy)";
+    } else if (s->nwarn) {
+      st = NNC_EXIT_PROBLEM;
+      verdict = "WARN (a best value lies on the border of its range)";
+    }
+  }
+  cli_verbose("%s: %zu trials, %zu done, %zu with a validation accuracy, "
+              "%zu failed", dir, s->ntrials, s->done, usable, failed);
   if (json)
     nnc_search_report_json(s, top, stdout);
-  else
-    nnc_search_report_text(s, top, stdout);
+  else {
+    FILE *f = cli_report_begin();
+    nnc_search_report_text(s, top, f);
+    fprintf(f, "verdict: %s -- exit %d\n", verdict, st);
+    cli_report_end(f);
+  }
+  fflush(stdout);
   if (plots) {
     cli_mkdirs("--plots", plots);
     int prc = nnc_search_plots(s, top, plots, NULL, err, sizeof err);
     if (prc == NNC_PLOTS_UNRENDERED)
-      fprintf(stderr, "hpsearch: warning: %s\n", err);
+      cli_warn("--plots: %s", err); /* a warning: the verdict stands */
     else if (prc) {
       cli_error("--plots: %s", err);
       nnc_search_summary_free(s);
@@ -111,18 +157,6 @@ static int report(const char *dir, size_t top, const char *plots, int dumb,
     char *text = NULL;
     int drc = nnc_search_plots(s, top, NULL, &text, err, sizeof err);
     cli_print_text_plots(drc, text, err);
-  }
-  int st = NNC_EXIT_OK;
-  if (s->complete) {
-    size_t usable = 0, failed = 0;
-    for (size_t i = 0; i < s->ntrials; i++) {
-      usable += s->trials[i].best_acc == s->trials[i].best_acc;
-      failed += s->trials[i].status == NNC_TRIAL_FAILED;
-    }
-    if (failed == s->ntrials)
-      st = NNC_EXIT_PLUGIN;
-    else if (!usable || s->nwarn)
-      st = NNC_EXIT_PROBLEM;
   }
   nnc_search_summary_free(s);
   return st;
@@ -187,6 +221,10 @@ static int do_worker(const char *dir, size_t max_trials, double lease)
     cli_error("worker: %s", err);
     return nnc_err_exit_status(rc);
   }
+  cli_verbose("worker pid %ld: %zu trials done (%zu taken over from a dead "
+              "worker), %zu given up, %zu stage plans written",
+              (long)getpid(), st.trials, st.reclaimed, st.abandoned,
+              st.planned);
   return NNC_EXIT_OK;
 }
 
@@ -215,7 +253,20 @@ static int do_pool(const char *dir, size_t jobs)
   for (size_t k = 0; k < jobs; k++) {
     pid_t p = fork();
     if (p == 0) {
-      execl(exe, "hpsearch", "worker", dir, (char *)NULL);
+      const char *wargv[8];
+      size_t n = 0;
+      wargv[n++] = "hpsearch";
+      wargv[n++] = "worker";
+      if (pool_timeout) {
+        wargv[n++] = "--timeout";
+        wargv[n++] = pool_timeout;
+      }
+      if (pool_nofork)
+        wargv[n++] = "--no-fork";
+      wargv[n++] = "--";
+      wargv[n++] = dir;
+      wargv[n] = NULL;
+      execv(exe, (char *const *)wargv);
       _exit(127);
     }
     pids[k] = p;
@@ -240,6 +291,9 @@ int main(int argc, char **argv)
   cli_tool = "hpsearch";
   signal(SIGPIPE, SIG_IGN);
   static const struct option longopts[] = {
+      {"jobs", required_argument, 0, 'j'},
+      {"tasks", required_argument, 0, 'n'},
+      {"script", required_argument, 0, 'o'},
       {"top", required_argument, 0, OPT_TOP},
       {"plots", required_argument, 0, OPT_PLOTS},
       {"dumb", no_argument, 0, OPT_DUMB},
@@ -247,40 +301,22 @@ int main(int argc, char **argv)
       {"max-trials", required_argument, 0, OPT_MAXT},
       {"lease", required_argument, 0, OPT_LEASE},
       {"partition", required_argument, 0, OPT_PART},
+      {"list", no_argument, 0, OPT_LIST},
       {"help", no_argument, 0, 'h'},
+      CLI_ISOLATE_LONGOPTS,
+      CLI_OUTPUT_LONGOPTS,
       {0, 0, 0, 0}};
-  if (argc == 2 && !strcmp(argv[1], "--list"))
-    return cli_list_plugins();
-  if (argc >= 2 && (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help"))) {
-    usage(stdout);
-    return NNC_EXIT_OK;
-  }
-  if (argc < 2) {
-    cli_error("no command: give run, init, worker, status or sbatch (see "
-              "--help)");
-    return NNC_EXIT_USAGE;
-  }
-  const char *cmd = argv[1];
-  static const char *const cmds[] = {"run", "init", "worker", "status",
-                                     "sbatch"};
-  int known = 0;
-  for (size_t i = 0; i < 5; i++)
-    known |= !strcmp(cmd, cmds[i]);
-  if (!known) {
-    cli_error("unknown command '%s': give run, init, worker, status or "
-              "sbatch (see --help)", cmd);
-    return NNC_EXIT_USAGE;
-  }
   size_t jobs = 1, top = 10, max_trials = 0, ntasks = 4;
   double lease = 0;
   const char *plots = NULL, *partition = NULL, *outfile = NULL;
-  int dumb = 0, json = 0, c;
+  int dumb = 0, json = 0, list = 0, c;
   opterr = 0;
-  optind = 2;
-  while ((c = getopt_long(argc, argv, "hj:n:o:", longopts, NULL)) != -1) {
+  /* options may come before or after the command */
+  while ((c = getopt_long(argc, argv, CLI_SHORTOPTS "j:n:o:", longopts,
+                          NULL)) != -1) {
     switch (c) {
-    case 'j': jobs = cli_u64("-j", optarg, 1, 256); break;
-    case 'n': ntasks = cli_u64("-n", optarg, 1, 100000); break;
+    case 'j': jobs = cli_u64("--jobs", optarg, 1, 256); break;
+    case 'n': ntasks = cli_u64("--tasks", optarg, 1, 100000); break;
     case 'o': outfile = optarg; break;
     case OPT_TOP: top = cli_u64("--top", optarg, 1, 1000000); break;
     case OPT_PLOTS: plots = optarg; break;
@@ -289,17 +325,48 @@ int main(int argc, char **argv)
     case OPT_MAXT: max_trials = cli_u64("--max-trials", optarg, 1, 1000000); break;
     case OPT_LEASE: lease = cli_double("--lease", optarg, 0.5, 1e7); break;
     case OPT_PART: partition = optarg; break;
+    case OPT_LIST: list = 1; break;
     case 'h': usage(stdout); return NNC_EXIT_OK;
     default:
-      cli_error("unknown or incomplete option '%s': see --help",
-                argv[optind - 1]);
+      if (c == CLI_OPT_TIMEOUT)
+        pool_timeout = optarg;
+      else if (c == CLI_OPT_NOFORK)
+        pool_nofork = 1;
+      if (cli_isolate_option(c, optarg) || cli_output_option(c, optarg))
+        break;
+      if (optopt)
+        cli_error("option '%s' needs a value or is unknown: see hpsearch "
+                  "--help",
+                  argv[optind - 1]);
+      else
+        cli_error("unknown option '%s': see hpsearch --help",
+                  argv[optind - 1]);
       return NNC_EXIT_USAGE;
     }
+  }
+  cli_output_ready();
+  if (list)
+    return cli_list_plugins();
+  if (optind >= argc) {
+    cli_error("no command: give run, init, worker, status or sbatch (see "
+              "hpsearch --help)");
+    return NNC_EXIT_USAGE;
+  }
+  const char *cmd = argv[optind++];
+  static const char *const cmds[] = {"run", "init", "worker", "status",
+                                     "sbatch"};
+  int known = 0;
+  for (size_t i = 0; i < 5; i++)
+    known |= !strcmp(cmd, cmds[i]);
+  if (!known) {
+    cli_error("unknown command '%s': give run, init, worker, status or "
+              "sbatch (see hpsearch --help)", cmd);
+    return NNC_EXIT_USAGE;
   }
   int nargs = argc - optind;
   int want = !strcmp(cmd, "run") || !strcmp(cmd, "init") ? 2 : 1;
   if (nargs != want) {
-    cli_error("%s takes %s: see --help", cmd,
+    cli_error("%s takes %s: see hpsearch --help", cmd,
               want == 2 ? "SPACE DIR" : "DIR");
     return NNC_EXIT_USAGE;
   }
@@ -307,6 +374,17 @@ int main(int argc, char **argv)
     cli_error("--dumb draws into the text report: not with --json");
     return NNC_EXIT_USAGE;
   }
+  /* Only a worker runs the plugin: it trains in a supervised child, so a
+   * crash or a hang is one line and exit 3, and the directory holds only
+   * what was written atomically (the claim is taken over once its lease
+   * ran out).  The other commands read and write the directory
+   * themselves (run's workers are separate processes, each supervised);
+   * they still honour --output. */
+  if (strcmp(cmd, "worker"))
+    cli_isolate_option(CLI_OPT_NOFORK, NULL);
+  int iso_status;
+  if (cli_isolate(&iso_status))
+    return iso_status;
   if (!strcmp(cmd, "init"))
     return do_init(argv[optind], argv[optind + 1]);
   if (!strcmp(cmd, "worker"))
@@ -359,8 +437,10 @@ int main(int argc, char **argv)
   int wst = do_pool(dir, jobs);
   int st = report(dir, top, plots, dumb, json);
   if (wst) {
-    cli_error("a worker stopped with status %d: run the same command again "
-              "to resume", wst);
+    /* a worker that ended with 2 or 3 said why in its own line */
+    if (wst < NNC_EXIT_USAGE || wst > NNC_EXIT_PLUGIN)
+      cli_error("a worker stopped with status %d: run the same command "
+                "again to resume", wst);
     return wst >= NNC_EXIT_USAGE && wst <= NNC_EXIT_PLUGIN ? wst
                                                            : NNC_EXIT_PLUGIN;
   }

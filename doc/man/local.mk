@@ -4,6 +4,7 @@
 # without a warning, and every tool's --help against its page, both ways.
 # Included by the top Makefile.am; paths are relative to the top.
 dist_man_MANS = doc/man/gradcheck.1 doc/man/sanity.1 doc/man/lrprobe.1 \
+	doc/man/babysit.1 doc/man/hpsearch.1 doc/man/ensemble.1 \
 	doc/man/landscape.1 doc/man/nncheck.3 doc/man/nncheck-plugin.3
 dist_doc_DATA = doc/json-schema.md
 EXTRA_DIST += doc/man/tool.1.template tests/man.sh
