@@ -467,9 +467,16 @@ static int run_trial(trial_run *r, uint64_t init_offset, char *err,
   rc = open_trial_model(sp, t->values, r->index, init_offset, &m, why,
                         sizeof why);
   if (rc == NNC_EPLUGIN) {
+    /* the plugin refused this trial's values: a failed trial, recorded
+     * like any other (without a result it would be handed out forever) */
     t->status = NNC_TRIAL_FAILED;
     snprintf(t->error, sizeof t->error, "%.255s", why);
-    return NNC_OK;
+    if (r->dir)
+      beat(r);
+    if (r->abandoned)
+      return NNC_OK;
+    rc = write_state(r, "result.txt", 1);
+    return rc ? nnci_search_fail(rc, err, errlen, "%s", r->err) : NNC_OK;
   }
   if (rc)
     return nnci_search_fail(rc, err, errlen, "%s", why);

@@ -521,6 +521,33 @@ START_TEST(test_border_warning_end_to_end)
 }
 END_TEST
 
+START_TEST(test_refused_trials_fail_once)
+{
+  /* the plugin refuses every trial's arguments: each trial is recorded as
+   * failed once (never handed out again and again), and the search ends
+   * with the plugin's own message and exit 3 */
+  static const char space_text[] =
+      "plugin mlp\nargs layers=2,{hidden},3 N=60 nosuchkey=1\nseed 3\n"
+      "lease 2\nparam lr log 1e-3 1e0\nparam hidden logint 5 20\n"
+      "stage only trials=3 epochs=1\n";
+  char *dir = make_tmpdir();
+  char *space = write_space(dir, "f.space", space_text);
+  char *d = join(dir, "s");
+  run_result r = HP("run", space, d);
+  ck_assert_msg(r.status == 3, "status %d: %s%s", r.status, r.out, r.err);
+  ck_assert_msg(strstr(r.out, "3 failed") &&
+                    strstr(r.out, "unknown argument key 'nosuchkey'"),
+                "%s", r.out);
+  run_free(&r);
+  char *c = join(d, "claims/trial0000.a1");
+  ck_assert_msg(access(c, F_OK) != 0, "trial 0 was claimed twice");
+  free(c);
+  free(d);
+  free(space);
+  free(dir);
+}
+END_TEST
+
 /* ---- ensembles ------------------------------------------------------------ */
 
 START_TEST(test_scores_are_probabilities)
@@ -687,6 +714,7 @@ static Suite *suite(void)
   tcase_add_test(t, test_same_results_j1_j2);
   tcase_add_test(t, test_sigkill_mid_trial_loses_nothing);
   tcase_add_test(t, test_border_warning_end_to_end);
+  tcase_add_test(t, test_refused_trials_fail_once);
   suite_add_tcase(s, t);
   t = tcase_create("ensemble");
   tcase_set_timeout(t, 600);
