@@ -242,7 +242,12 @@ START_TEST(no_allocation_per_coordinate)
     size_t few = allocs_of_check(m, 10, threads);
     size_t many = allocs_of_check(m, 60, threads);
     ck_assert_msg(few > 0, "the counting wrapper saw no allocation at all");
-    ck_assert_msg(many == few,
+    /* serially the counts must be equal.  On threads, which worker first
+     * meets a rarer path (a kink re-test, an escalation) depends on timing,
+     * and a worker's first time there may allocate once: fewer extra
+     * allocations than threads, never one per coordinate (checking 50 more
+     * coordinates per block would add hundreds) */
+    ck_assert_msg(many >= few && many - few < threads,
                   "threads=%zu: %zu allocations checking 10 coordinates per "
                   "block, %zu checking 60; last callers:%s",
                   threads, few, many, where());
