@@ -37,7 +37,7 @@
 
 typedef struct bad_case {
   int line;                /* line in badinput.tsv */
-  char *tool;              /* gradcheck, sanity, lrprobe, landscape */
+  char *tool;              /* the tool to run: gradcheck, babysit, ... */
   int status;              /* expected exit status */
   char *pattern;           /* POSIX extended regex the message matches */
   char *args[MAX_ARGS];    /* arguments, placeholders unexpanded */

@@ -176,12 +176,13 @@ int main(int argc, char **argv)
   nnc_babysit_opts o;
   nnc_babysit_opts_init(&o);
   const char *args = NULL, *plots = NULL, *report = NULL;
-  int json = 0, dumb = 0, list = 0, c, rule = NNC_RULE_SGD;
+  int json = 0, dumb = 0, list = 0, unknown = 0, c, rule = NNC_RULE_SGD;
   double lr = NAN, mu = NAN, factor = NAN, every = NAN, k = NAN;
   int sched = NNC_SCHED_CONST;
   const char *run_opt = NULL; /* an option the checkpoint decides */
   opterr = 0;
-  while ((c = getopt_long(argc, argv, CLI_SHORTOPTS, longopts, NULL)) != -1) {
+  while (!unknown &&
+         (c = getopt_long(argc, argv, CLI_SHORTOPTS, longopts, NULL)) != -1) {
     switch (c) {
     case OPT_ARGS: args = optarg; break;
     case OPT_SEED:
@@ -223,32 +224,16 @@ int main(int argc, char **argv)
     case OPT_LIST: list = 1; break;
     case 'h': usage(stdout); return 0;
     default:
-      if (cli_isolate_option(c, optarg) || cli_output_option(c, optarg))
-        break;
-      if (optopt)
-        cli_error("option '%s' needs a value or is unknown: see babysit "
-                  "--help",
-                  argv[optind - 1]);
-      else
-        cli_error("unknown option '%s': see babysit --help", argv[optind - 1]);
-      return NNC_EXIT_USAGE;
+      unknown = !cli_isolate_option(c, optarg) &&
+                !cli_output_option(c, optarg);
     }
   }
-  cli_output_ready();
-  if (list)
-    return cli_list_plugins();
-  if (optind != argc - 1) {
-    cli_error(optind >= argc ? "no PLUGIN given: see babysit --help or "
-                               "babysit --list"
-                             : "one PLUGIN expected, got %d arguments: see "
-                               "babysit --help",
-              argc - optind);
-    return NNC_EXIT_USAGE;
-  }
-  if (dumb && json) {
-    cli_error("--dumb draws into the text report: not with --json");
-    return NNC_EXIT_USAGE;
-  }
+  int stop = cli_args_done(argc, argv,
+                           &(cli_args){.unknown = unknown, .list = list,
+                                       .json = json, .tap = -1, .dumb = dumb,
+                                       .args = cli_one_plugin});
+  if (stop >= 0)
+    return stop;
   if (o.resume && run_opt) {
     cli_error("%s: with --resume the run's settings are the checkpoint's; "
               "leave %s out (--epochs says where to stop)",

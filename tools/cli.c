@@ -5,6 +5,7 @@
 #include <nncheck/nncheck.h>
 #include <ctype.h>
 #include <errno.h>
+#include <getopt.h>
 #include <math.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -115,6 +116,54 @@ int cli_list_plugins(void)
            v[i].summary);
   free(v);
   return 0;
+}
+
+int cli_args_done(int argc, char **argv, const cli_args *a)
+{
+  if (a->unknown) {
+    /* getopt_long() sets optopt for a short option it knows that lacks
+     * its value, 0 for an option it does not know */
+    if (optopt)
+      cli_error("option '%s' needs a value or is unknown: see %s --help",
+                argv[optind - 1], cli_tool);
+    else
+      cli_error("unknown option '%s': see %s --help", argv[optind - 1],
+                cli_tool);
+    return NNC_EXIT_USAGE;
+  }
+  cli_output_ready();
+  if (a->list)
+    return cli_list_plugins();
+  if (a->args) {
+    int st = a->args(argc, argv);
+    if (st >= 0)
+      return st;
+  }
+  if (a->json && a->tap > 0) {
+    cli_error("--json and --tap exclude each other: choose one");
+    return NNC_EXIT_USAGE;
+  }
+  if (a->dumb && (a->json || a->tap > 0)) {
+    cli_error("--dumb draws into the text report: not with --json%s (use "
+              "--plots DIR)",
+              a->tap < 0 ? "" : " or --tap");
+    return NNC_EXIT_USAGE;
+  }
+  return -1;
+}
+
+int cli_one_plugin(int argc, char **argv)
+{
+  (void)argv;
+  if (optind >= argc)
+    cli_error("no PLUGIN given: see %s --help or %s --list", cli_tool,
+              cli_tool);
+  else if (optind != argc - 1)
+    cli_error("one PLUGIN expected, got %d arguments: see %s --help",
+              argc - optind, cli_tool);
+  else
+    return -1;
+  return NNC_EXIT_USAGE;
 }
 
 void cli_print_text_plots(int rc, char *text, const char *err)

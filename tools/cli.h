@@ -9,8 +9,9 @@
  *                                             {0, 0, 0, 0}};
  *   while ((c = getopt_long(argc, argv, CLI_SHORTOPTS, longopts, 0)) != -1)
  *     switch (c) { ...; default: if (cli_output_option(c, optarg)) break; ...}
- * then, after parsing, cli_output_ready() (resolves the colour), and prints
- * its text report through cli_report_begin() / cli_report_end(). */
+ * then, after parsing, cli_args_done() (which calls cli_output_ready(), the
+ * colour's resolution), and prints its text report through
+ * cli_report_begin() / cli_report_end(). */
 #ifndef NNC_CLI_H
 #define NNC_CLI_H
 #include <stdint.h>
@@ -31,6 +32,41 @@ int cli_list_plugins(void);
  * failed (rc != 0), one warning line: the verdict stands either way.
  * Frees text. */
 void cli_print_text_plots(int rc, char *text, const char *err);
+/* ---- the end of option parsing ------------------------------------------ */
+
+/* After getopt_long() (optind and optopt as it left them), the checks
+ * every tool makes alike, in this order, so that of two mistakes each tool
+ * names the same one: an option no case took ("unknown option 'X'", or
+ * "option 'X' needs a value or is unknown"), cli_output_ready(), --list
+ * (the bundled plugins instead of any work), the arguments (args below),
+ * --json with --tap, then --dumb with --json or --tap.  Returns the exit
+ * status to end with (after one line on stderr, or the list), or -1 to go
+ * on.  The option loop stops at the first option it does not know:
+ *
+ *   while (!unknown && (c = getopt_long(...)) != -1)
+ *     switch (c) { ...; default: unknown = !cli_isolate_option(c, optarg) &&
+ *                                          !cli_output_option(c, optarg); }
+ *   int stop = cli_args_done(argc, argv, &(cli_args){.unknown = unknown,
+ *                                                    .list = list, ...});
+ *   if (stop >= 0)
+ *     return stop;
+ */
+typedef struct cli_args {
+  int unknown; /* getopt_long() stopped at an option no case took */
+  int list;    /* --list */
+  int json;    /* --json */
+  int tap;     /* --tap; -1 for a tool that has no --tap */
+  int dumb;    /* --dumb: plots drawn as text after the text report */
+  /* Checks the arguments after the options (argv[optind] on): one line and
+   * the exit status when they are wrong, -1 when they are right.
+   * cli_one_plugin, the tool's own, or NULL: the tool checks them after. */
+  int (*args)(int argc, char **argv);
+} cli_args;
+int cli_args_done(int argc, char **argv, const cli_args *a);
+/* cli_args.args of a tool that takes one PLUGIN: "no PLUGIN given" or "one
+ * PLUGIN expected, got N arguments", exit 2. */
+int cli_one_plugin(int argc, char **argv);
+
 /* Create a directory and its parents; exits 2 with a message on failure. */
 void cli_mkdirs(const char *opt, const char *dir);
 

@@ -124,6 +124,19 @@ static char *search_plugin(const char *dir)
   return strdup(sp.plugin);
 }
 
+/* cli_args.args: a known command (each checks its own arguments). */
+static int check_command(int argc, char **argv)
+{
+  if (optind < argc &&
+      (!strcmp(argv[optind], "top") || !strcmp(argv[optind], "seeds") ||
+       !strcmp(argv[optind], "run") || !strcmp(argv[optind], "files")))
+    return -1;
+  cli_error("%s%s: give top, seeds, run or files (see ensemble --help)",
+            optind >= argc ? "no command" : "unknown command ",
+            optind >= argc ? "" : argv[optind]);
+  return NNC_EXIT_USAGE;
+}
+
 int main(int argc, char **argv)
 {
   cli_tool = "ensemble";
@@ -141,12 +154,13 @@ int main(int argc, char **argv)
       CLI_OUTPUT_LONGOPTS,
       {0, 0, 0, 0}};
   size_t k = 0;
-  int ema = 0, dumb = 0, json = 0, list = 0, c;
+  int ema = 0, dumb = 0, json = 0, list = 0, unknown = 0, c;
   const char *plugin = NULL, *args = NULL, *plots = NULL;
   opterr = 0;
   /* options may come before or after the command */
-  while ((c = getopt_long(argc, argv, CLI_SHORTOPTS "k:", longopts, NULL)) !=
-         -1) {
+  while (!unknown &&
+         (c = getopt_long(argc, argv, CLI_SHORTOPTS "k:", longopts, NULL)) !=
+             -1) {
     switch (c) {
     case 'k': k = cli_u64("--members", optarg, 1, 1000); break;
     case OPT_EMA: ema = 1; break;
@@ -158,34 +172,17 @@ int main(int argc, char **argv)
     case OPT_LIST: list = 1; break;
     case 'h': usage(stdout); return NNC_EXIT_OK;
     default:
-      if (cli_isolate_option(c, optarg) || cli_output_option(c, optarg))
-        break;
-      if (optopt)
-        cli_error("option '%s' needs a value or is unknown: see ensemble "
-                  "--help",
-                  argv[optind - 1]);
-      else
-        cli_error("unknown option '%s': see ensemble --help",
-                  argv[optind - 1]);
-      return NNC_EXIT_USAGE;
+      unknown = !cli_isolate_option(c, optarg) &&
+                !cli_output_option(c, optarg);
     }
   }
-  cli_output_ready();
-  if (list)
-    return cli_list_plugins();
-  if (optind >= argc ||
-      (strcmp(argv[optind], "top") && strcmp(argv[optind], "seeds") &&
-       strcmp(argv[optind], "run") && strcmp(argv[optind], "files"))) {
-    cli_error("%s%s: give top, seeds, run or files (see ensemble --help)",
-              optind >= argc ? "no command" : "unknown command ",
-              optind >= argc ? "" : argv[optind]);
-    return NNC_EXIT_USAGE;
-  }
+  int stop = cli_args_done(argc, argv,
+                           &(cli_args){.unknown = unknown, .list = list,
+                                       .json = json, .tap = -1, .dumb = dumb,
+                                       .args = check_command});
+  if (stop >= 0)
+    return stop;
   const char *cmd = argv[optind++];
-  if (dumb && json) {
-    cli_error("--dumb draws into the text report: not with --json");
-    return NNC_EXIT_USAGE;
-  }
   if (plots)
     cli_mkdirs("--plots", plots);
   /* From here on the plugin runs in a supervised child (seeds trains,

@@ -127,9 +127,10 @@ int main(int argc, char **argv)
   nnc_gradcheck_opts o;
   nnc_gradcheck_opts_init(&o);
   const char *args = "", *plots = NULL;
-  int json = 0, tap = 0, list = 0, dumb = 0, c;
+  int json = 0, tap = 0, list = 0, dumb = 0, unknown = 0, c;
   opterr = 0;
-  while ((c = getopt_long(argc, argv, CLI_SHORTOPTS, longopts, NULL)) != -1) {
+  while (!unknown &&
+         (c = getopt_long(argc, argv, CLI_SHORTOPTS, longopts, NULL)) != -1) {
     switch (c) {
     case OPT_ARGS: args = optarg; break;
     case OPT_SEED: o.seed = cli_u64("--seed", optarg, 0, UINT64_MAX); break;
@@ -177,37 +178,17 @@ int main(int argc, char **argv)
       break;
     case 'h': usage(stdout); return 0;
     default:
-      if (cli_isolate_option(c, optarg) || cli_output_option(c, optarg) || cli_baseline_option(c, optarg))
-        break;
-      if (optopt)
-        cli_error("option '%s' needs a value or is unknown: see gradcheck "
-                  "--help",
-                  argv[optind - 1]);
-      else
-        cli_error("unknown option '%s': see gradcheck --help",
-                  argv[optind - 1]);
-      return NNC_EXIT_USAGE;
+      unknown = !cli_isolate_option(c, optarg) &&
+                !cli_output_option(c, optarg) &&
+                !cli_baseline_option(c, optarg);
     }
   }
-  cli_output_ready();
-  if (list)
-    return cli_list_plugins();
-  if (optind != argc - 1) {
-    cli_error(optind >= argc ? "no PLUGIN given: see gradcheck --help or "
-                               "gradcheck --list"
-                             : "one PLUGIN expected, got %d arguments: see "
-                               "gradcheck --help",
-              argc - optind);
-    return NNC_EXIT_USAGE;
-  }
-  if (json && tap) {
-    cli_error("--json and --tap exclude each other: choose one");
-    return NNC_EXIT_USAGE;
-  }
-  if (dumb && (json || tap)) {
-    cli_error("--dumb draws into the text report: not with --json or --tap");
-    return NNC_EXIT_USAGE;
-  }
+  int stop = cli_args_done(argc, argv,
+                           &(cli_args){.unknown = unknown, .list = list,
+                                       .json = json, .tap = tap, .dumb = dumb,
+                                       .args = cli_one_plugin});
+  if (stop >= 0)
+    return stop;
   if (o.index >= 0 && !o.block) {
     cli_error("--index needs --block NAME to say which block it indexes");
     return NNC_EXIT_USAGE;

@@ -286,6 +286,35 @@ static int do_pool(const char *dir, size_t jobs)
   return worst;
 }
 
+/* cli_args.args: a known command with as many arguments as it takes. */
+static int check_command(int argc, char **argv)
+{
+  if (optind >= argc) {
+    cli_error("no command: give run, init, worker, status or sbatch (see "
+              "hpsearch --help)");
+    return NNC_EXIT_USAGE;
+  }
+  const char *cmd = argv[optind];
+  static const char *const cmds[] = {"run", "init", "worker", "status",
+                                     "sbatch"};
+  int known = 0;
+  for (size_t i = 0; i < 5; i++)
+    known |= !strcmp(cmd, cmds[i]);
+  if (!known) {
+    cli_error("unknown command '%s': give run, init, worker, status or "
+              "sbatch (see hpsearch --help)", cmd);
+    return NNC_EXIT_USAGE;
+  }
+  int nargs = argc - optind - 1;
+  int want = !strcmp(cmd, "run") || !strcmp(cmd, "init") ? 2 : 1;
+  if (nargs != want) {
+    cli_error("%s takes %s: see hpsearch --help", cmd,
+              want == 2 ? "SPACE DIR" : "DIR");
+    return NNC_EXIT_USAGE;
+  }
+  return -1;
+}
+
 int main(int argc, char **argv)
 {
   cli_tool = "hpsearch";
@@ -309,11 +338,11 @@ int main(int argc, char **argv)
   size_t jobs = 1, top = 10, max_trials = 0, ntasks = 4;
   double lease = 0;
   const char *plots = NULL, *partition = NULL, *outfile = NULL;
-  int dumb = 0, json = 0, list = 0, c;
+  int dumb = 0, json = 0, list = 0, unknown = 0, c;
   opterr = 0;
   /* options may come before or after the command */
-  while ((c = getopt_long(argc, argv, CLI_SHORTOPTS "j:n:o:", longopts,
-                          NULL)) != -1) {
+  while (!unknown && (c = getopt_long(argc, argv, CLI_SHORTOPTS "j:n:o:",
+                                      longopts, NULL)) != -1) {
     switch (c) {
     case 'j': jobs = cli_u64("--jobs", optarg, 1, 256); break;
     case 'n': ntasks = cli_u64("--tasks", optarg, 1, 100000); break;
@@ -332,48 +361,17 @@ int main(int argc, char **argv)
         pool_timeout = optarg;
       else if (c == CLI_OPT_NOFORK)
         pool_nofork = 1;
-      if (cli_isolate_option(c, optarg) || cli_output_option(c, optarg))
-        break;
-      if (optopt)
-        cli_error("option '%s' needs a value or is unknown: see hpsearch "
-                  "--help",
-                  argv[optind - 1]);
-      else
-        cli_error("unknown option '%s': see hpsearch --help",
-                  argv[optind - 1]);
-      return NNC_EXIT_USAGE;
+      unknown = !cli_isolate_option(c, optarg) &&
+                !cli_output_option(c, optarg);
     }
   }
-  cli_output_ready();
-  if (list)
-    return cli_list_plugins();
-  if (optind >= argc) {
-    cli_error("no command: give run, init, worker, status or sbatch (see "
-              "hpsearch --help)");
-    return NNC_EXIT_USAGE;
-  }
+  int stop = cli_args_done(argc, argv,
+                           &(cli_args){.unknown = unknown, .list = list,
+                                       .json = json, .tap = -1, .dumb = dumb,
+                                       .args = check_command});
+  if (stop >= 0)
+    return stop;
   const char *cmd = argv[optind++];
-  static const char *const cmds[] = {"run", "init", "worker", "status",
-                                     "sbatch"};
-  int known = 0;
-  for (size_t i = 0; i < 5; i++)
-    known |= !strcmp(cmd, cmds[i]);
-  if (!known) {
-    cli_error("unknown command '%s': give run, init, worker, status or "
-              "sbatch (see hpsearch --help)", cmd);
-    return NNC_EXIT_USAGE;
-  }
-  int nargs = argc - optind;
-  int want = !strcmp(cmd, "run") || !strcmp(cmd, "init") ? 2 : 1;
-  if (nargs != want) {
-    cli_error("%s takes %s: see hpsearch --help", cmd,
-              want == 2 ? "SPACE DIR" : "DIR");
-    return NNC_EXIT_USAGE;
-  }
-  if (dumb && json) {
-    cli_error("--dumb draws into the text report: not with --json");
-    return NNC_EXIT_USAGE;
-  }
   /* Only a worker runs the plugin: it trains in a supervised child, so a
    * crash or a hang is one line and exit 3, and the directory holds only
    * what was written atomically (the claim is taken over once its lease

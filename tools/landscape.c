@@ -213,12 +213,6 @@ typedef struct tool {
   size_t batch, examples;
 } tool;
 
-static const char *need_arg(int argc, char **argv)
-{
-  (void)argc;
-  return argv[optind - 1];
-}
-
 /* Everything main() owns, released in one place on every path. */
 typedef struct held {
   nnc_model *m;
@@ -328,9 +322,10 @@ int main(int argc, char **argv)
     cli_error("out of memory");
     return NNC_EXIT_USAGE;
   }
-  int c;
+  int c, unknown = 0;
   opterr = 0;
-  while ((c = getopt_long(argc, argv, CLI_SHORTOPTS, longopts, NULL)) != -1) {
+  while (!unknown &&
+         (c = getopt_long(argc, argv, CLI_SHORTOPTS, longopts, NULL)) != -1) {
     switch (c) {
     case OPT_ARGS: t.args = optarg; break;
     case OPT_SEED: o.seed = cli_u64("--seed", optarg, 0, UINT64_MAX); break;
@@ -424,22 +419,16 @@ int main(int argc, char **argv)
     case OPT_LIST: t.list = 1; break;
     case 'h': usage(stdout); free(t.traj); return 0;
     default:
-      if (cli_isolate_option(c, optarg) || cli_output_option(c, optarg))
-        break;
-      if (optopt)
-        cli_error("option '%s' needs a value or is unknown: see landscape "
-                  "--help",
-                  need_arg(argc, argv));
-      else
-        cli_error("unknown option '%s': see landscape --help",
-                  need_arg(argc, argv));
-      goto usage;
+      unknown = !cli_isolate_option(c, optarg) &&
+                !cli_output_option(c, optarg);
     }
   }
-  cli_output_ready();
-  if (t.list) {
+  /* the arguments after PLUGIN are trajectory checkpoints: checked here */
+  int stop = cli_args_done(argc, argv,
+                           &(cli_args){.unknown = unknown, .list = t.list});
+  if (stop >= 0) {
     free(t.traj);
-    return cli_list_plugins();
+    return stop;
   }
   if (optind >= argc) {
     cli_error("no PLUGIN given: see landscape --help or landscape --list");

@@ -125,9 +125,10 @@ int main(int argc, char **argv)
   nnc_lrprobe_opts o;
   nnc_lrprobe_opts_init(&o);
   const char *args = "", *plots = NULL;
-  int json = 0, tap = 0, dumb = 0, list = 0, c;
+  int json = 0, tap = 0, dumb = 0, list = 0, unknown = 0, c;
   opterr = 0;
-  while ((c = getopt_long(argc, argv, CLI_SHORTOPTS, longopts, NULL)) != -1) {
+  while (!unknown &&
+         (c = getopt_long(argc, argv, CLI_SHORTOPTS, longopts, NULL)) != -1) {
     switch (c) {
     case OPT_ARGS: args = optarg; break;
     case OPT_SEED: o.seed = cli_u64("--seed", optarg, 0, UINT64_MAX - 256); break;
@@ -157,36 +158,16 @@ int main(int argc, char **argv)
     case OPT_LIST: list = 1; break;
     case 'h': usage(stdout); return 0;
     default:
-      if (cli_isolate_option(c, optarg) || cli_output_option(c, optarg))
-        break;
-      if (optopt)
-        cli_error("option '%s' needs a value or is unknown: see lrprobe "
-                  "--help",
-                  argv[optind - 1]);
-      else
-        cli_error("unknown option '%s': see lrprobe --help", argv[optind - 1]);
-      return NNC_EXIT_USAGE;
+      unknown = !cli_isolate_option(c, optarg) &&
+                !cli_output_option(c, optarg);
     }
   }
-  cli_output_ready();
-  if (list)
-    return cli_list_plugins();
-  if (optind != argc - 1) {
-    cli_error(optind >= argc ? "no PLUGIN given: see lrprobe --help or "
-                               "lrprobe --list"
-                             : "one PLUGIN expected, got %d arguments: see "
-                               "lrprobe --help",
-              argc - optind);
-    return NNC_EXIT_USAGE;
-  }
-  if (json && tap) {
-    cli_error("--json and --tap exclude each other: choose one");
-    return NNC_EXIT_USAGE;
-  }
-  if (dumb && (json || tap)) {
-    cli_error("--dumb draws into the text report: not with --json or --tap");
-    return NNC_EXIT_USAGE;
-  }
+  int stop = cli_args_done(argc, argv,
+                           &(cli_args){.unknown = unknown, .list = list,
+                                       .json = json, .tap = tap, .dumb = dumb,
+                                       .args = cli_one_plugin});
+  if (stop >= 0)
+    return stop;
   if (!(o.start < o.end)) {
     cli_error("--start %g must be below --end %g", o.start, o.end);
     return NNC_EXIT_USAGE;
