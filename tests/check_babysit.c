@@ -19,13 +19,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define BS(...)                                                                \
-  run_tool("babysit", (const char *const[]){"babysit", "--quiet", __VA_ARGS__, \
-                                            NULL})
+#define BS(...) RUN("babysit", "--quiet", __VA_ARGS__)
 /* The whole text report: no --quiet (which keeps only the verdict line);
  * the progress lines go to stderr. */
-#define BST(...)                                                               \
-  run_tool("babysit", (const char *const[]){"babysit", __VA_ARGS__, NULL})
+#define BST(...) RUN("babysit", __VA_ARGS__)
 
 /* The healthy reference run: every diagnosis looked for, none found. */
 #define BASE "mlp", "--optim", "adam", "--lr", "1e-2", "--epochs", "30"

@@ -14,9 +14,7 @@
 #include <unistd.h>
 #include <zlib.h>
 
-#define BS(...)                                                                \
-  run_tool("babysit", (const char *const[]){"babysit", "--quiet", __VA_ARGS__, \
-                                            NULL})
+#define BS(...) RUN("babysit", "--quiet", __VA_ARGS__)
 
 /* ---- the report in a browser ------------------------------------------------------ */
 
@@ -25,12 +23,6 @@ typedef struct img {
   size_t w, h, ch;
   unsigned char *px;
 } img;
-
-static uint32_t be32(const unsigned char *p)
-{
-  return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 |
-         p[3];
-}
 
 static int paeth(int a, int b, int c)
 {

@@ -54,18 +54,6 @@ static uint32_t le32(const unsigned char *p)
          (uint32_t)p[3] << 24;
 }
 
-static void put32(unsigned char *p, uint32_t v)
-{
-  for (int i = 0; i < 4; i++)
-    p[i] = (unsigned char)(v >> (8 * i));
-}
-
-static void put64(unsigned char *p, uint64_t v)
-{
-  for (int i = 0; i < 8; i++)
-    p[i] = (unsigned char)(v >> (8 * i));
-}
-
 static void write_bytes(const char *path, const unsigned char *b, size_t n)
 {
   FILE *f = fopen(path, "wb");

@@ -30,9 +30,6 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#define RUN(tool, ...)                                                         \
-  run_tool(tool, (const char *const[]){tool, __VA_ARGS__, NULL})
-
 /* ---- the JSON reader ------------------------------------------------------ */
 
 START_TEST(json_reader_reads_valid_json)

@@ -19,9 +19,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define GC(...) run_tool("gradcheck", (const char *const[]){"gradcheck", __VA_ARGS__, NULL})
-#define SAN(...) run_tool("sanity", (const char *const[]){"sanity", __VA_ARGS__, NULL})
-#define LRP(...) run_tool("lrprobe", (const char *const[]){"lrprobe", __VA_ARGS__, NULL})
+#define GC(...) RUN("gradcheck", __VA_ARGS__)
+#define SAN(...) RUN("sanity", __VA_ARGS__)
+#define LRP(...) RUN("lrprobe", __VA_ARGS__)
 
 /* The configuration where FANN's slopes are exactly a multiple of the MSE
  * gradient: smooth sigmoid, linear error function. */

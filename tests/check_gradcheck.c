@@ -11,7 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define GC(...) run_tool("gradcheck", (const char *const[]){"gradcheck", __VA_ARGS__, NULL})
+#define GC(...) RUN("gradcheck", __VA_ARGS__)
 
 /* The table row of (part, block) in a text report, or NULL. */
 static char *row_of(const char *out, const char *part, const char *block)
@@ -575,16 +575,6 @@ START_TEST(reproduce_line_reproduces)
 END_TEST
 
 /* ---- bad input: one line, the documented status ------------------------- */
-
-static void expect_error(run_result r, int status, const char *needle)
-{
-  ck_assert_msg(r.status == status, "exit %d, expected %d; stderr: %s",
-                r.status, status, r.err);
-  ck_assert_msg(!strncmp(r.err, "gradcheck: ", 11), "stderr: %s", r.err);
-  ck_assert_msg(strstr(r.err, needle), "'%s' not in: %s", needle, r.err);
-  ck_assert_msg(count_of(r.err, "\n") == 1, "not one line: %s", r.err);
-  run_free(&r);
-}
 
 START_TEST(bad_arguments_exit_2)
 {

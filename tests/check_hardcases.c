@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define GC(...) run_tool("gradcheck", (const char *const[]){"gradcheck", __VA_ARGS__, NULL})
+#define GC(...) RUN("gradcheck", __VA_ARGS__)
 
 /* The verdict word of an audit line "  NAME  VERDICT detail". */
 static const char *audit_of(const char *out, const char *name)

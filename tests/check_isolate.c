@@ -13,14 +13,6 @@
 #include <string.h>
 #include <time.h>
 
-#define TOOL(t, ...) run_tool(t, (const char *const[]){t, __VA_ARGS__, NULL})
-
-static double now_s(void)
-{
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
 
 /* stderr is exactly this one line */
 static void one_line_is(const run_result *r, const char *line, const char *what)
@@ -87,7 +79,7 @@ START_TEST(each_crash_is_one_line_and_exit_3)
     for (int s = 1; s <= 3; s++) {
       char seed[8];
       snprintf(seed, sizeof seed, "%d", s);
-      run_result r = TOOL(CRASHES[i].tool, CRASHES[i].plugin, "--seed", seed);
+      run_result r = RUN(CRASHES[i].tool, CRASHES[i].plugin, "--seed", seed);
       ck_assert_msg(r.status == 3, "%s %s: exit %d\n%s", CRASHES[i].tool,
                     CRASHES[i].plugin, r.status, r.err);
       one_line_is(&r, CRASHES[i].line, CRASHES[i].plugin);
@@ -95,7 +87,7 @@ START_TEST(each_crash_is_one_line_and_exit_3)
     }
     /* the twin, through the same child, passes */
     const char *twin = twin_of(CRASHES[i].plugin);
-    run_result r = TOOL(CRASHES[i].tool, twin);
+    run_result r = RUN(CRASHES[i].tool, twin);
     ck_assert_msg(r.status == 0, "%s %s: exit %d\n%s\n%s", CRASHES[i].tool,
                   twin, r.status, r.out, r.err);
     run_free(&r);
@@ -110,7 +102,7 @@ START_TEST(no_fork_runs_in_process)
    * and exit 1 instead) */
   const char *segv[] = {"bug_crash_segv", "bug_writes_past_grad"};
   for (int i = 0; i < 2; i++) {
-    run_result r = TOOL("gradcheck", segv[i], "--no-fork");
+    run_result r = RUN("gradcheck", segv[i], "--no-fork");
     /* under AddressSanitizer: its SEGV report, then exit 1, or SIGABRT
      * with ASAN_OPTIONS=abort_on_error=1 (as CI runs it) */
     ck_assert_msg(r.status == 128 + SIGSEGV ||
@@ -121,7 +113,7 @@ START_TEST(no_fork_runs_in_process)
     run_free(&r);
   }
   run_result r;
-  r = TOOL("gradcheck", "bug_crash_exit", "--no-fork");
+  r = RUN("gradcheck", "bug_crash_exit", "--no-fork");
   ck_assert_int_eq(r.status, 0); /* exit(0) really ends the process */
   run_free(&r);
 }
@@ -132,7 +124,7 @@ START_TEST(a_hang_is_killed_at_the_timeout)
   const char *tools[] = {"gradcheck", "sanity", "lrprobe", "landscape"};
   for (size_t t = 0; t < 4; t++) {
     double t0 = now_s();
-    run_result r = TOOL(tools[t], test_plugin("crash_hang"), "--timeout", "1");
+    run_result r = RUN(tools[t], test_plugin("crash_hang"), "--timeout", "1");
     double took = now_s() - t0;
     ck_assert_msg(r.status == 3, "%s: exit %d\n%s", tools[t], r.status, r.err);
     char want[512];
@@ -145,15 +137,15 @@ START_TEST(a_hang_is_killed_at_the_timeout)
     ck_assert_int_eq((int)count_of(r.err, "\n"), 1);
     ck_assert_msg(took < 8, "%s: %g s for a 1 s timeout", tools[t], took);
     run_free(&r);
-    r = TOOL(tools[t], test_plugin("crash_hang_ok"), "--timeout", "1");
+    r = RUN(tools[t], test_plugin("crash_hang_ok"), "--timeout", "1");
     ck_assert_msg(r.status == 0, "%s: exit %d\n%s", tools[t], r.status, r.err);
     run_free(&r);
   }
   /* a timeout of 0 is no limit; a bad one is a usage error */
-  run_result r = TOOL("gradcheck", "mlp", "--timeout", "0");
+  run_result r = RUN("gradcheck", "mlp", "--timeout", "0");
   ck_assert_int_eq(r.status, 0);
   run_free(&r);
-  r = TOOL("gradcheck", "mlp", "--timeout", "-1");
+  r = RUN("gradcheck", "mlp", "--timeout", "-1");
   ck_assert_int_eq(r.status, 2);
   ck_assert_msg(strstr(r.err, "--timeout"), "%s", r.err);
   run_free(&r);
@@ -182,7 +174,7 @@ START_TEST(the_report_written_so_far_is_kept)
    * the crash is still reported */
   const char *tools[] = {"gradcheck", "sanity", "lrprobe", "landscape"};
   for (size_t t = 0; t < 4; t++) {
-    run_result r = TOOL(tools[t], "bug_crash_destroy", "--json");
+    run_result r = RUN(tools[t], "bug_crash_destroy", "--json");
     ck_assert_msg(r.status == 3, "%s: exit %d", tools[t], r.status);
     ck_assert_msg(json_valid(r.out), "%s: not JSON:\n%s", tools[t], r.out);
     char want[256];
@@ -191,7 +183,7 @@ START_TEST(the_report_written_so_far_is_kept)
              "plugin: run with --no-fork under gdb to debug",
              tools[t]);
     one_line_is(&r, want, tools[t]);
-    run_result k = TOOL(tools[t], "ok_crash_destroy", "--json");
+    run_result k = RUN(tools[t], "ok_crash_destroy", "--json");
     ck_assert_int_eq(k.status, 0);
     /* the same report as the twin's, but for the name */
     ck_assert_msg(same_but_name(r.out, k.out), "%s:\n%s\n---\n%s", tools[t],
@@ -218,13 +210,13 @@ START_TEST(blocks_that_move_or_overlap)
   const char *tools[] = {"gradcheck", "sanity", "lrprobe", "landscape"};
   for (size_t i = 0; i < 2; i++)
     for (size_t t = 0; t < 4; t++) {
-      run_result r = TOOL(tools[t], C[i].fixture);
+      run_result r = RUN(tools[t], C[i].fixture);
       ck_assert_msg(r.status == 3, "%s %s: exit %d", tools[t], C[i].fixture,
                     r.status);
       ck_assert_msg(strstr(r.err, C[i].words), "%s: %s", tools[t], r.err);
       ck_assert_int_eq((int)count_of(r.err, "\n"), 1);
       run_free(&r);
-      r = TOOL(tools[t], twin_of(C[i].fixture));
+      r = RUN(tools[t], twin_of(C[i].fixture));
       ck_assert_msg(r.status == 0, "%s %s: exit %d\n%s", tools[t],
                     twin_of(C[i].fixture), r.status, r.err);
       run_free(&r);
@@ -232,7 +224,7 @@ START_TEST(blocks_that_move_or_overlap)
   /* a block without data, and a gradient with a NaN, named by block (and
    * index) under every tool */
   for (size_t t = 0; t < 4; t++) {
-    run_result r = TOOL(tools[t], test_plugin("null_data"));
+    run_result r = RUN(tools[t], test_plugin("null_data"));
     ck_assert_msg(r.status == 3, "%s: exit %d", tools[t], r.status);
     ck_assert_msg(strstr(r.err, "block 'b' has no data: set data to the "
                                 "parameter values"),
@@ -241,7 +233,7 @@ START_TEST(blocks_that_move_or_overlap)
   }
   const char *grad_tools[] = {"gradcheck", "lrprobe", "landscape"};
   for (size_t t = 0; t < 3; t++) {
-    run_result r = TOOL(grad_tools[t], test_plugin("nan_grad"));
+    run_result r = RUN(grad_tools[t], test_plugin("nan_grad"));
     ck_assert_msg(r.status == 3, "%s: exit %d", grad_tools[t], r.status);
     ck_assert_msg(strstr(r.err, "block 'w' at index 1"), "%s: %s",
                   grad_tools[t], r.err);
@@ -261,7 +253,7 @@ START_TEST(descriptors_that_lie_about_their_size)
   const char *tools[] = {"gradcheck", "sanity", "lrprobe", "landscape"};
   for (size_t i = 0; i < 2; i++)
     for (size_t t = 0; t < 4; t++) {
-      run_result r = TOOL(tools[t], test_plugin(L[i].plugin));
+      run_result r = RUN(tools[t], test_plugin(L[i].plugin));
       ck_assert_msg(r.status == 2, "%s %s: exit %d", tools[t], L[i].plugin,
                     r.status);
       ck_assert_msg(strstr(r.err, L[i].words) &&
@@ -285,13 +277,13 @@ START_TEST(same_seed_same_bytes_forked_or_not)
         const char *fmt = json ? "--json" : "--seed";
         const char *fv = json ? "--seed" : "5";
         const char *sv = json ? "5" : NULL;
-        run_result a = json ? TOOL(tools[t], plugins[p], fmt, fv, sv)
-                            : TOOL(tools[t], plugins[p], fmt, fv);
-        run_result b = json ? TOOL(tools[t], plugins[p], fmt, fv, sv)
-                            : TOOL(tools[t], plugins[p], fmt, fv);
-        run_result c = json ? TOOL(tools[t], plugins[p], fmt, fv, sv,
-                                   "--no-fork")
-                            : TOOL(tools[t], plugins[p], fmt, fv, "--no-fork");
+        run_result a = json ? RUN(tools[t], plugins[p], fmt, fv, sv)
+                            : RUN(tools[t], plugins[p], fmt, fv);
+        run_result b = json ? RUN(tools[t], plugins[p], fmt, fv, sv)
+                            : RUN(tools[t], plugins[p], fmt, fv);
+        run_result c = json ? RUN(tools[t], plugins[p], fmt, fv, sv,
+                                  "--no-fork")
+                            : RUN(tools[t], plugins[p], fmt, fv, "--no-fork");
         ck_assert_msg(strlen(a.out) > 100, "%s %s: %s", tools[t], plugins[p],
                       a.err);
         ck_assert_msg(!strcmp(a.out, b.out), "%s %s: two runs differ",

@@ -20,13 +20,6 @@
 #include <time.h>
 #include <unistd.h>
 
-static double now_s(void)
-{
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
 static int ends_with(const char *buf, size_t n, const void *tail, size_t k)
 {
   return n >= k && !memcmp(buf + n - k, tail, k);

@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define LP(...) run_tool("lrprobe", (const char *const[]){"lrprobe", __VA_ARGS__, NULL})
+#define LP(...) RUN("lrprobe", __VA_ARGS__)
 
 /* ---- reading the JSON report -------------------------------------------- */
 

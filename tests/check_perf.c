@@ -23,7 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define GC(...) run_tool("gradcheck", (const char *const[]){"gradcheck", __VA_ARGS__, NULL})
+#define GC(...) RUN("gradcheck", __VA_ARGS__)
 
 #if defined(__SANITIZE_ADDRESS__)
 #define NNC_COUNT_ALLOCS 0

@@ -14,7 +14,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define SAN(...) run_tool("sanity", (const char *const[]){"sanity", __VA_ARGS__, NULL})
+#define SAN(...) RUN("sanity", __VA_ARGS__)
 
 static const char *const CHECKS[] = {"chance", "reg", "overfit", "baseline",
                                      "init"};
@@ -444,12 +444,6 @@ END_TEST
 
 /* ---- plots ------------------------------------------------------------------ */
 
-static unsigned long be32(const unsigned char *p)
-{
-  return (unsigned long)p[0] << 24 | (unsigned long)p[1] << 16 |
-         (unsigned long)p[2] << 8 | (unsigned long)p[3];
-}
-
 /* A tiny XML well-formedness check: every element closed in order, tags,
  * comments, processing instructions and CDATA terminated. */
 static int xml_well_formed(const char *s)
@@ -728,16 +722,6 @@ START_TEST(json_and_tap)
 END_TEST
 
 /* ---- bad input: one line, the documented status --------------------------- */
-
-static void expect_error(run_result r, int status, const char *needle)
-{
-  ck_assert_msg(r.status == status, "exit %d, expected %d; stderr: %s",
-                r.status, status, r.err);
-  ck_assert_msg(!strncmp(r.err, "sanity: ", 8), "stderr: %s", r.err);
-  ck_assert_msg(strstr(r.err, needle), "'%s' not in: %s", needle, r.err);
-  ck_assert_msg(count_of(r.err, "\n") == 1, "not one line: %s", r.err);
-  run_free(&r);
-}
 
 START_TEST(bad_arguments_exit_2_misbehaving_exit_3)
 {

@@ -23,8 +23,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#define HP(...) run_tool("hpsearch", (const char *const[]){"hpsearch", __VA_ARGS__, NULL})
-#define ENS(...) run_tool("ensemble", (const char *const[]){"ensemble", __VA_ARGS__, NULL})
+#define HP(...) RUN("hpsearch", __VA_ARGS__)
+#define ENS(...) RUN("ensemble", __VA_ARGS__)
 
 static char *write_space(const char *dir, const char *name, const char *text)
 {

@@ -1,5 +1,6 @@
 #include "config.h"
 #include "testutil.h"
+#include <check.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -7,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 static const char *env_or(const char *name, const char *dflt)
@@ -29,7 +31,7 @@ static void append(char **buf, size_t *len, size_t *cap, const char *p,
 
 run_result run_prog(const char *path, const char *const *argv)
 {
-  run_result r = {0, NULL, NULL};
+  run_result r = {0, NULL, NULL, NULL};
   int po[2], pe[2];
   if (pipe(po) || pipe(pe))
     abort();
@@ -88,7 +90,22 @@ run_result run_tool(const char *tool, const char *const *argv)
 {
   char path[4096];
   snprintf(path, sizeof path, "%s/%s", env_or("NNC_TOOLS_DIR", "tools"), tool);
-  return run_prog(path, argv);
+  run_result r = run_prog(path, argv);
+  r.tool = tool;
+  return r;
+}
+
+void expect_error(run_result r, int status, const char *needle)
+{
+  ck_assert_msg(r.status == status, "exit %d, expected %d; stderr: %s",
+                r.status, status, r.err);
+  size_t tl = r.tool ? strlen(r.tool) : 0;
+  ck_assert_msg(tl && !strncmp(r.err, r.tool, tl) &&
+                    !strncmp(r.err + tl, ": ", 2),
+                "stderr: %s", r.err);
+  ck_assert_msg(strstr(r.err, needle), "'%s' not in: %s", needle, r.err);
+  ck_assert_msg(count_of(r.err, "\n") == 1, "not one line: %s", r.err);
+  run_free(&r);
 }
 
 void run_free(run_result *r)
@@ -300,4 +317,29 @@ int json_valid(const char *s)
 {
   const char *p = value(s, 0);
   return p && !*ws(p);
+}
+
+double now_s(void)
+{
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+uint32_t be32(const unsigned char *p)
+{
+  return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 |
+         p[3];
+}
+
+void put32(unsigned char *p, uint32_t v)
+{
+  for (int i = 0; i < 4; i++)
+    p[i] = (unsigned char)(v >> (8 * i));
+}
+
+void put64(unsigned char *p, uint64_t v)
+{
+  for (int i = 0; i < 8; i++)
+    p[i] = (unsigned char)(v >> (8 * i));
 }

@@ -2,15 +2,23 @@
 #ifndef NNC_TESTUTIL_H
 #define NNC_TESTUTIL_H
 #include <stddef.h>
+#include <stdint.h>
 
 typedef struct run_result {
-  int status;   /* exit status, or 128 + signal */
-  char *out;    /* stdout, NUL-terminated */
-  char *err;    /* stderr */
+  int status;       /* exit status, or 128 + signal */
+  char *out;        /* stdout, NUL-terminated */
+  char *err;        /* stderr */
+  const char *tool; /* the tool run_tool() ran; NULL from run_prog() */
 } run_result;
 
 /* Run tools/TOOL with the NULL-terminated argv (argv[0] is ignored). */
 run_result run_tool(const char *tool, const char *const *argv);
+/* Run tools/TOOL on the arguments after it: RUN("sanity", "mlp", "--json"). */
+#define RUN(tool, ...)                                                         \
+  run_tool(tool, (const char *const[]){tool, __VA_ARGS__, NULL})
+/* A tool's refusal: exit status `status` and exactly one line on stderr,
+ * "TOOL: ..." containing needle.  Frees r. */
+void expect_error(run_result r, int status, const char *needle);
 /* Run any program (path) with argv. */
 run_result run_prog(const char *path, const char *const *argv);
 void run_free(run_result *r);
@@ -31,5 +39,12 @@ const char *twin_of(const char *bug);
 int expected_exit(const char *tool, const char *name);
 /* Count occurrences of needle in hay. */
 size_t count_of(const char *hay, const char *needle);
+/* Seconds on a monotonic clock. */
+double now_s(void);
+/* The big-endian 32-bit number at p (PNG headers). */
+uint32_t be32(const unsigned char *p);
+/* Store v at p little-endian, in 4 or 8 bytes (checkpoint headers). */
+void put32(unsigned char *p, uint32_t v);
+void put64(unsigned char *p, uint64_t v);
 
 #endif
