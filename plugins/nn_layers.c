@@ -162,6 +162,9 @@ typedef double nn_vec_f64 __attribute__((vector_size(64)));
 typedef float nn_vec_f32 __attribute__((vector_size(64)));
 typedef int64_t nn_ivec_f64 __attribute__((vector_size(64)));
 typedef int32_t nn_ivec_f32 __attribute__((vector_size(64)));
+/* eight floats, at a float's alignment: the halves sums of squares widen */
+typedef float nn_half_f32
+    __attribute__((vector_size(32), aligned(4), may_alias));
 /* the same, at any element's alignment, for loads and stores */
 typedef double nn_uvec_f64
     __attribute__((vector_size(64), aligned(8), may_alias));
@@ -172,6 +175,7 @@ typedef float nn_uvec_f32
 #define NN_VEC nn_vec_f64
 #define NN_UVEC nn_uvec_f64
 #define NN_IVEC nn_ivec_f64
+#define NN_IS_FLOAT 0
 #define NN_SFX _f64
 #define NN_GEMM cblas_dgemm
 #define NN_EXP exp
@@ -182,6 +186,7 @@ typedef float nn_uvec_f32
 #undef NN_VEC
 #undef NN_UVEC
 #undef NN_IVEC
+#undef NN_IS_FLOAT
 #undef NN_SFX
 #undef NN_GEMM
 #undef NN_EXP
@@ -192,6 +197,7 @@ typedef float nn_uvec_f32
 #define NN_VEC nn_vec_f32
 #define NN_UVEC nn_uvec_f32
 #define NN_IVEC nn_ivec_f32
+#define NN_IS_FLOAT 1
 #define NN_SFX _f32
 #define NN_GEMM cblas_sgemm
 #define NN_EXP expf

@@ -324,17 +324,36 @@ double NN_FN(nn_svm_loss)(const NN_REAL *s, const int32_t *label, size_t n,
   return weight || n == 0 ? total : total / (double)n;
 }
 
-double NN_FN(nn_sumsq)(const NN_REAL *x, size_t count) {
-  /* Four partial sums: a single one chains every addition to the previous
-   * and makes this pass over all the weights latency-bound. */
-  double acc[4] = {0, 0, 0, 0};
+/* Sixteen partial sums in double, two vectors of eight lanes (a single sum
+ * chains every addition to the previous one and makes this pass over all
+ * the weights latency-bound), then the lanes pairwise. */
+NN_CLONES static double NN_FN(sumsq_lanes)(const NN_REAL *x, size_t count) {
+  nn_vec_f64 a = {0}, b = {0};
   size_t k = 0;
-  for (; k + 4 <= count; k += 4)
-    for (size_t j = 0; j < 4; j++)
-      acc[j] += (double)x[k + j] * (double)x[k + j];
+  for (; k + 16 <= count; k += 16) {
+    nn_vec_f64 u, v;
+#if NN_IS_FLOAT
+    u = __builtin_convertvector(*(const nn_half_f32 *)(const void *)(x + k),
+                                nn_vec_f64);
+    v = __builtin_convertvector(
+        *(const nn_half_f32 *)(const void *)(x + k + 8), nn_vec_f64);
+#else
+    u = *(const nn_uvec_f64 *)(const void *)(x + k);
+    v = *(const nn_uvec_f64 *)(const void *)(x + k + 8);
+#endif
+    a += u * u;
+    b += v * v;
+  }
+  a += b;
+  double t[8];
+  memcpy(t, &a, sizeof t);
   for (; k < count; k++)
-    acc[0] += (double)x[k] * (double)x[k];
-  return (acc[0] + acc[1]) + (acc[2] + acc[3]);
+    t[k % 8] += (double)x[k] * (double)x[k];
+  return ((t[0] + t[4]) + (t[2] + t[6])) + ((t[1] + t[5]) + (t[3] + t[7]));
+}
+
+double NN_FN(nn_sumsq)(const NN_REAL *x, size_t count) {
+  return NN_FN(sumsq_lanes)(x, count);
 }
 
 /* ---- void-pointer adapters for nn_ops ----------------------------------- */
