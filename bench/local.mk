@@ -1,7 +1,8 @@
 # Benchmarks: not part of `make check`; `make bench` builds and runs them.
 EXTRA_PROGRAMS = bench/bench_gradcheck bench/bench_project bench/bench_vs_torch
 bench_bench_vs_torch_SOURCES = bench/bench_vs_torch.c plugins/spiral.c
-bench_bench_vs_torch_LDADD = lib/libnncheck.la -lm
+bench_bench_vs_torch_CFLAGS = $(AM_CFLAGS) $(OPENBLAS_CFLAGS)
+bench_bench_vs_torch_LDADD = lib/libnncheck.la $(OPENBLAS_LIBS) -lm
 EXTRA_DIST += bench/torch_bench.py bench/summary.sh
 bench_bench_gradcheck_SOURCES = bench/bench_gradcheck.c
 bench_bench_gradcheck_LDADD = lib/libnncheck.la -lm

@@ -369,15 +369,18 @@ static void forward(const mlp *m, mlp_ws *ws, size_t B, double p,
   for (size_t l = 0; l < m->L; l++) {
     int hidden = l + 1 < m->L;
     void *y = hidden ? ws->h[l] : ws->s;
-    ops->affine_fwd(layer_input(ws, l, p), weight(m, l), bias(m, l), y, B,
-                    sz[l], sz[l + 1]);
-    if (!hidden)
-      break;
     size_t count = B * sz[l + 1];
-    if (m->cfg.act == ACT_RELU)
-      ops->relu_fwd(y, y, count, win);
-    else
+    if (hidden && m->cfg.act == ACT_RELU) {
+      /* the bias and the ReLU in one pass after the product */
+      ops->affine_relu_fwd(layer_input(ws, l, p), weight(m, l), bias(m, l), y,
+                           B, sz[l], sz[l + 1], win);
+    } else {
+      ops->affine_fwd(layer_input(ws, l, p), weight(m, l), bias(m, l), y, B,
+                      sz[l], sz[l + 1]);
+      if (!hidden)
+        break;
       ops->tanh_fwd(y, y, count);
+    }
     if (p > 0)
       ops->dropout_fwd(y, ws->d[l], count, p, seed, l + 1);
   }
@@ -409,7 +412,8 @@ static int mlp_loss(void *self, const nnc_batch *batch, uint64_t seed,
     if (flags & NNC_F_ZERO_INPUT)
       m->ops->zero(m->fw.x, sel.count * m->cfg.D);
     forward(m, &m->fw, sel.count, p, seed, &m->win);
-    total += data_loss(m, &m->fw, sel.count, NULL, &m->win);
+    /* the scores' gradient too: backward then needs no exponential */
+    total += data_loss(m, &m->fw, sel.count, m->fw.ds, &m->win);
     m->B = sel.count;
     m->have_fwd = 1;
   }
@@ -441,23 +445,28 @@ static int mlp_backward(void *self, void *const *grads, char *err,
     mlp_ws *ws = &m->fw;
     size_t B = m->B;
     double p = m->used_p;
-    data_loss(m, ws, B, ws->ds, NULL);
+    /* loss() left dL/dscores in ws->ds */
     const void *g = ws->ds; /* dL/d(output of layer l) */
+    int have_db = 0;        /* the bias gradient of layer l is done */
     for (size_t l = m->L; l-- > 0;) {
       void *dx = NULL;
       if (l > 0)
         dx = p > 0 ? ws->ga : ws->gh[l - 1];
       /* the L2 term's gradient goes into the product itself */
       ops->affine_bwd_l2(layer_input(ws, l, p), weight(m, l), g, dx,
-                         grads[2 * l], grads[2 * l + 1], B, sz[l], sz[l + 1],
+                         grads[2 * l], have_db ? NULL : grads[2 * l + 1], B,
+                         sz[l], sz[l + 1],
                          (m->flags & NNC_F_REG) ? m->used_reg : 0);
       if (l == 0)
         break;
       size_t count = B * sz[l];
       if (p > 0)
         ops->dropout_bwd(ws->ga, ws->gh[l - 1], count, p, m->seed, l);
-      if (m->cfg.act == ACT_RELU)
-        ops->relu_bwd(ws->h[l - 1], ws->gh[l - 1], ws->gz, count);
+      /* a ReLU's mask and the bias gradient below it in one pass */
+      have_db = m->cfg.act == ACT_RELU;
+      if (have_db)
+        ops->relu_bwd_sum(ws->h[l - 1], ws->gh[l - 1], ws->gz,
+                          grads[2 * (l - 1) + 1], B, sz[l]);
       else
         ops->tanh_bwd(ws->h[l - 1], ws->gh[l - 1], ws->gz, count);
       g = ws->gz;

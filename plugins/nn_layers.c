@@ -78,31 +78,104 @@ static void relu64_f32(const float *x, float *y, uint64_t *won,
   *ties = t;
 }
 
-/* dx = y > 0 ? dy : +0 over the first count & ~3 elements; returns them */
-static size_t relu_bwd_vec_f64(const double *y, const double *dy, double *dx,
-                               size_t count) {
-  const __m128d z = _mm_setzero_pd();
-  size_t k = 0;
-  for (; k + 2 <= count; k += 2)
-    _mm_storeu_pd(dx + k, _mm_and_pd(_mm_loadu_pd(dy + k),
-                                     _mm_cmpgt_pd(_mm_loadu_pd(y + k), z)));
-  return k;
-}
-
-static size_t relu_bwd_vec_f32(const float *y, const float *dy, float *dx,
-                               size_t count) {
-  const __m128 z = _mm_setzero_ps();
-  size_t k = 0;
-  for (; k + 4 <= count; k += 4)
-    _mm_storeu_ps(dx + k, _mm_and_ps(_mm_loadu_ps(dy + k),
-                                     _mm_cmpgt_ps(_mm_loadu_ps(y + k), z)));
-  return k;
-}
 #else
 #define NN_HAVE_SSE2 0
 #endif
 
+/* ---- ReLU with its decisions in AVX-512 masks --------------------------
+ * Where the processor has AVX-512 (asked at each call), eight units a step
+ * and a masked last step: y = max(x (+ b), +0), the decisions x > 0 and
+ * the exact zeros as the SSE2 loops take them, for n <= 64 units. */
+#if defined(__x86_64__) && defined(__GNUC__) && NN_HAVE_SSE2
+#include <immintrin.h>
+#define NN_HAVE_AVX512_RELU 1
+__attribute__((target("avx512f,popcnt"))) static void
+relun_avx512_f64(const double *x, const double *b, double *y, size_t n,
+                 uint64_t *won, uint64_t *ties) {
+  const __m512d z = _mm512_setzero_pd();
+  uint64_t w = 0, t = 0;
+  for (unsigned j = 0; j < n; j += 8) {
+    __mmask8 m = n - j >= 8 ? (__mmask8)0xFF : (__mmask8)((1u << (n - j)) - 1);
+    __m512d v = _mm512_maskz_loadu_pd(m, x + j);
+    if (b)
+      v = _mm512_add_pd(v, _mm512_maskz_loadu_pd(m, b + j));
+    w |= (uint64_t)_mm512_mask_cmp_pd_mask(m, v, z, _CMP_GT_OQ) << j;
+    t += (uint64_t)__builtin_popcount(
+        _mm512_mask_cmp_pd_mask(m, v, z, _CMP_EQ_OQ));
+    _mm512_mask_storeu_pd(y + j, m, _mm512_max_pd(v, z));
+  }
+  *won = w;
+  *ties = t;
+}
+
+__attribute__((target("avx512f,popcnt"))) static void
+relun_avx512_f32(const float *x, const float *b, float *y, size_t n,
+                 uint64_t *won, uint64_t *ties) {
+  const __m512 z = _mm512_setzero_ps();
+  uint64_t w = 0, t = 0;
+  for (unsigned j = 0; j < n; j += 16) {
+    __mmask16 m =
+        n - j >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << (n - j)) - 1);
+    __m512 v = _mm512_maskz_loadu_ps(m, x + j);
+    if (b)
+      v = _mm512_add_ps(v, _mm512_maskz_loadu_ps(m, b + j));
+    w |= (uint64_t)_mm512_mask_cmp_ps_mask(m, v, z, _CMP_GT_OQ) << j;
+    t += (uint64_t)__builtin_popcount(
+        _mm512_mask_cmp_ps_mask(m, v, z, _CMP_EQ_OQ));
+    _mm512_mask_storeu_ps(y + j, m, _mm512_max_ps(v, z));
+  }
+  *won = w;
+  *ties = t;
+}
+
+static int nn_avx512(void) {
+  return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("popcnt");
+}
+#else
+#define NN_HAVE_AVX512_RELU 0
+#endif
+
+/* ---- vectors of 64 bytes, and clones of the loops that use them ---------
+ * NN_CLONES builds a function for x86-64-v4 (AVX-512), x86-64-v3 (AVX2 and
+ * FMA) and the baseline, the best the processor runs chosen when the plugin
+ * is loaded.  Lanes and the order of operations are fixed by the source (the
+ * vectors are 64 bytes in every clone); the v3 and v4 clones fuse a
+ * multiply and an add into one rounding, so on one machine the result never
+ * changes, while machines of different levels may differ in the last bits,
+ * as OpenBLAS's own kernels do. */
+#if defined(__x86_64__) && defined(__GNUC__) && defined(__has_attribute)
+#if __has_attribute(target_clones)
+#if defined(__clang__)
+#define NN_CLONES                                                              \
+  __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
+#elif __GNUC__ >= 12
+#define NN_CLONES                                                              \
+  __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default"), \
+                 optimize("fp-contract=fast")))
+#endif
+#endif
+#endif
+#ifndef NN_CLONES
+#define NN_CLONES
+#endif
+typedef double nn_vec_f64 __attribute__((vector_size(64)));
+typedef float nn_vec_f32 __attribute__((vector_size(64)));
+typedef int64_t nn_ivec_f64 __attribute__((vector_size(64)));
+typedef int32_t nn_ivec_f32 __attribute__((vector_size(64)));
+/* eight floats, at a float's alignment: the halves sums of squares widen */
+typedef float nn_half_f32
+    __attribute__((vector_size(32), aligned(4), may_alias));
+/* the same, at any element's alignment, for loads and stores */
+typedef double nn_uvec_f64
+    __attribute__((vector_size(64), aligned(8), may_alias));
+typedef float nn_uvec_f32
+    __attribute__((vector_size(64), aligned(4), may_alias));
+
 #define NN_REAL double
+#define NN_VEC nn_vec_f64
+#define NN_UVEC nn_uvec_f64
+#define NN_IVEC nn_ivec_f64
+#define NN_IS_FLOAT 0
 #define NN_SFX _f64
 #define NN_GEMM cblas_dgemm
 #define NN_EXP exp
@@ -110,6 +183,10 @@ static size_t relu_bwd_vec_f32(const float *y, const float *dy, float *dx,
 #define NN_TANH tanh
 #include "nn_layers_impl.h"
 #undef NN_REAL
+#undef NN_VEC
+#undef NN_UVEC
+#undef NN_IVEC
+#undef NN_IS_FLOAT
 #undef NN_SFX
 #undef NN_GEMM
 #undef NN_EXP
@@ -117,6 +194,10 @@ static size_t relu_bwd_vec_f32(const float *y, const float *dy, float *dx,
 #undef NN_TANH
 
 #define NN_REAL float
+#define NN_VEC nn_vec_f32
+#define NN_UVEC nn_uvec_f32
+#define NN_IVEC nn_ivec_f32
+#define NN_IS_FLOAT 1
 #define NN_SFX _f32
 #define NN_GEMM cblas_sgemm
 #define NN_EXP expf

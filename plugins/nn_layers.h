@@ -119,11 +119,15 @@ static inline void nn_winners_add_word(nn_winners *w, uint64_t won, size_t n,
 
 /* ---- typed kernels ---------------------------------------------------------
  * Affine: y = x W + b, x n x in, W in x out, b out, y n x out.  Backward
- *   assigns dW = x^T dy, db = column sums of dy, and dx = dy W^T unless dx is
- *   NULL.
+ *   assigns dW = x^T dy, db = column sums of dy unless db is NULL (the caller
+ *   has them), and dx = dy W^T unless dx is NULL.  Affine-ReLU: y =
+ *   max(x W + b, +0) in one pass after the product, the decisions row by
+ *   row.
  * ReLU: y = max(0, x); may run in place (y == x).  Each element is a decision
  *   x > 0 (a tie when x == 0) folded into *w unless w is NULL.  Backward takes
- *   the forward output y and passes dy where y > 0.
+ *   the forward output y and passes dy where y > 0 (dx may be dy); the
+ *   _sum form, over n rows of width, also assigns db = the column sums of
+ *   dx.
  * tanh: may run in place.  Backward takes the forward output y.
  * Inverted dropout: y = x * keep / (1 - p); backward dx = dy * keep / (1 - p)
  *   with the same (p, seed, layer).  May run in place.
@@ -143,6 +147,11 @@ static inline void nn_winners_add_word(nn_winners *w, uint64_t won, size_t n,
                              double reg);                                      \
   void nn_relu_fwd##SFX(const R *x, R *y, size_t count, nn_winners *w);        \
   void nn_relu_bwd##SFX(const R *y, const R *dy, R *dx, size_t count);         \
+  void nn_affine_relu_fwd##SFX(const R *x, const R *W, const R *b, R *y,       \
+                               size_t n, size_t in, size_t out,                \
+                               nn_winners *w);                                 \
+  void nn_relu_bwd_sum##SFX(const R *y, const R *dy, R *dx, R *db, size_t n,   \
+                            size_t width);                                     \
   void nn_tanh_fwd##SFX(const R *x, R *y, size_t count);                       \
   void nn_tanh_bwd##SFX(const R *y, const R *dy, R *dx, size_t count);         \
   void nn_dropout_fwd##SFX(const R *x, R *y, size_t count, double p,           \
@@ -174,6 +183,11 @@ typedef struct nn_ops {
                         size_t out, double reg);
   void (*relu_fwd)(const void *x, void *y, size_t count, nn_winners *w);
   void (*relu_bwd)(const void *y, const void *dy, void *dx, size_t count);
+  void (*affine_relu_fwd)(const void *x, const void *W, const void *b,
+                          void *y, size_t n, size_t in, size_t out,
+                          nn_winners *w);
+  void (*relu_bwd_sum)(const void *y, const void *dy, void *dx, void *db,
+                       size_t n, size_t width);
   void (*tanh_fwd)(const void *x, void *y, size_t count);
   void (*tanh_bwd)(const void *y, const void *dy, void *dx, size_t count);
   void (*dropout_fwd)(const void *x, void *y, size_t count, double p,

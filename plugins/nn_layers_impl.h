@@ -10,6 +10,12 @@
 #define NN_CAT(a, b) NN_CAT_(a, b)
 #define NN_FN(name) NN_CAT(name, NN_SFX)
 
+#define NN_LANES (64 / sizeof(NN_REAL))
+
+/* a vector load and store at any element's alignment */
+#define NN_LD(p) (*(const NN_UVEC *)(const void *)(p))
+#define NN_ST(p, v) (*(NN_UVEC *)(void *)(p) = (v))
+
 void NN_FN(nn_affine_fwd)(const NN_REAL *x, const NN_REAL *W,
                           const NN_REAL *b, NN_REAL *y, size_t n, size_t in,
                           size_t out) {
@@ -22,27 +28,53 @@ void NN_FN(nn_affine_fwd)(const NN_REAL *x, const NN_REAL *W,
           (blasint)out);
 }
 
+/* db = the column sums of dy (n x out) */
+NN_CLONES static void NN_FN(colsum)(const NN_REAL *dy, NN_REAL *db, size_t n,
+                                    size_t out) {
+  size_t j = 0;
+  for (; j + NN_LANES <= out; j += NN_LANES) {
+    NN_VEC a = {0};
+    for (size_t i = 0; i < n; i++)
+      a += NN_LD(dy + i * out + j);
+    NN_ST(db + j, a);
+  }
+  for (; j < out; j++) {
+    NN_REAL a = 0;
+    for (size_t i = 0; i < n; i++)
+      a += dy[i * out + j];
+    db[j] = a;
+  }
+}
+
+/* dW = r W over count elements */
+NN_CLONES static void NN_FN(scaled)(const NN_REAL *W, NN_REAL *dW,
+                                    size_t count, NN_REAL r) {
+  size_t k = 0;
+  for (; k + NN_LANES <= count; k += NN_LANES)
+    NN_ST(dW + k, r * NN_LD(W + k));
+  for (; k < count; k++)
+    dW[k] = r * W[k];
+}
+
 void NN_FN(nn_affine_bwd_l2)(const NN_REAL *x, const NN_REAL *W,
                              const NN_REAL *dy, NN_REAL *dx, NN_REAL *dW,
                              NN_REAL *db, size_t n, size_t in, size_t out,
                              double reg) {
   NN_REAL r = (NN_REAL)reg;
-  for (size_t j = 0; j < out; j++)
-    db[j] = 0;
   /* dW starts as reg W (or is not read: beta = 0), so host sentinels never
    * leak in */
   if (reg != 0)
-    for (size_t k = 0; k < in * out; k++)
-      dW[k] = r * W[k];
+    NN_FN(scaled)(W, dW, in * out, r);
   if (n == 0) {
+    for (size_t j = 0; db && j < out; j++)
+      db[j] = 0;
     if (reg == 0)
       for (size_t k = 0; k < in * out; k++)
         dW[k] = 0;
     return;
   }
-  for (size_t i = 0; i < n; i++)
-    for (size_t j = 0; j < out; j++)
-      db[j] += dy[i * out + j];
+  if (db)
+    NN_FN(colsum)(dy, db, n, out);
   NN_GEMM(CblasRowMajor, CblasTrans, CblasNoTrans, (blasint)in, (blasint)out,
           (blasint)n, 1, x, (blasint)in, dy, (blasint)out, reg != 0 ? 1 : 0,
           dW, (blasint)out);
@@ -58,15 +90,67 @@ void NN_FN(nn_affine_bwd)(const NN_REAL *x, const NN_REAL *W,
   NN_FN(nn_affine_bwd_l2)(x, W, dy, dx, dW, db, n, in, out, 0);
 }
 
-void NN_FN(nn_relu_fwd)(const NN_REAL *x, NN_REAL *y, size_t count,
-                        nn_winners *w) {
+/* y = x + b elementwise (y may be x) */
+NN_CLONES static void NN_FN(add_to)(const NN_REAL *x, const NN_REAL *b,
+                                    NN_REAL *y, size_t count) {
+  size_t k = 0;
+  for (; k + NN_LANES <= count; k += NN_LANES)
+    NN_ST(y + k, NN_LD(x + k) + NN_LD(b + k));
+  for (; k < count; k++)
+    y[k] = x[k] + b[k];
+}
+
+/* y = max(x, +0) (y may be x): -0 and NaN become +0, as x > 0 ? x : +0 */
+NN_CLONES static void NN_FN(relu_plain)(const NN_REAL *x, NN_REAL *y,
+                                        size_t count) {
+  const NN_VEC z = {0};
+  size_t k = 0;
+  for (; k + NN_LANES <= count; k += NN_LANES) {
+    NN_VEC v = NN_LD(x + k);
+    NN_ST(y + k, (NN_VEC)((NN_IVEC)v & (v > z)));
+  }
+  for (; k < count; k++)
+    y[k] = NN_FN(nn_keep)(x[k], x[k] > 0);
+}
+
+/* dx = y > 0 ? dy : +0 */
+NN_CLONES static void NN_FN(relu_mask)(const NN_REAL *y, const NN_REAL *dy,
+                                       NN_REAL *dx, size_t count) {
+  const NN_VEC z = {0};
+  size_t k = 0;
+  for (; k + NN_LANES <= count; k += NN_LANES)
+    NN_ST(dx + k, (NN_VEC)((NN_IVEC)NN_LD(dy + k) &
+                                (NN_LD(y + k) > z)));
+  for (; k < count; k++)
+    dx[k] = NN_FN(nn_keep)(dy[k], y[k] > 0);
+}
+
+/* y = max(x + b, +0) over count units (b NULL: no bias; y may be x), the
+ * decisions folded into *w unless NULL: 64 units a word, one fingerprint
+ * step per word. */
+static void NN_FN(relu_bias)(const NN_REAL *x, const NN_REAL *b, NN_REAL *y,
+                             size_t count, nn_winners *w) {
   if (!w) {
-    for (size_t k = 0; k < count; k++)
-      y[k] = NN_FN(nn_keep)(x[k], x[k] > 0);
+    if (b)
+      NN_FN(add_to)(x, b, y, count);
+    NN_FN(relu_plain)(b ? y : x, y, count);
     return;
   }
-  /* the decisions of 64 units packed into a word, one fingerprint step per
-   * word */
+#if NN_HAVE_AVX512_RELU
+  if (nn_avx512()) {
+    for (size_t k0 = 0; k0 < count; k0 += 64) {
+      size_t n = count - k0 < 64 ? count - k0 : 64;
+      uint64_t won, ties;
+      NN_FN(relun_avx512)(x + k0, b ? b + k0 : NULL, y + k0, n, &won, &ties);
+      nn_winners_add_word(w, won, n, ties);
+    }
+    return;
+  }
+#endif
+  if (b) {
+    NN_FN(add_to)(x, b, y, count);
+    x = y;
+  }
   for (size_t k0 = 0; k0 < count; k0 += 64) {
     size_t n = count - k0 < 64 ? count - k0 : 64;
     uint64_t won = 0, ties = 0;
@@ -87,14 +171,63 @@ void NN_FN(nn_relu_fwd)(const NN_REAL *x, NN_REAL *y, size_t count,
   }
 }
 
+void NN_FN(nn_relu_fwd)(const NN_REAL *x, NN_REAL *y, size_t count,
+                        nn_winners *w) {
+  NN_FN(relu_bias)(x, NULL, y, count, w);
+}
+
+void NN_FN(nn_affine_relu_fwd)(const NN_REAL *x, const NN_REAL *W,
+                               const NN_REAL *b, NN_REAL *y, size_t n,
+                               size_t in, size_t out, nn_winners *w) {
+  /* With few inputs the product costs little per output, and the pass
+   * after it would fetch the whole output back from a far cache: the rows
+   * go by blocks of about 16 KiB, each still at hand for its pass. */
+  size_t rows = n;
+  if (in <= 32)
+    rows = 16384 / (out * sizeof *y) > 1 ? 16384 / (out * sizeof *y) : 1;
+  for (size_t i0 = 0; i0 < n; i0 += rows) {
+    size_t m = n - i0 < rows ? n - i0 : rows;
+    NN_REAL *yb = y + i0 * out;
+    NN_GEMM(CblasRowMajor, CblasNoTrans, CblasNoTrans, (blasint)m,
+            (blasint)out, (blasint)in, 1, x + i0 * in, (blasint)in, W,
+            (blasint)out, 0, yb, (blasint)out);
+    for (size_t i = 0; i < m; i++)
+      NN_FN(relu_bias)(yb + i * out, b, yb + i * out, out, w);
+  }
+}
+
 void NN_FN(nn_relu_bwd)(const NN_REAL *restrict y, const NN_REAL *restrict dy,
                         NN_REAL *restrict dx, size_t count) {
-  size_t k = 0;
-#if NN_HAVE_SSE2
-  k = NN_FN(relu_bwd_vec)(y, dy, dx, count);
-#endif
-  for (; k < count; k++)
-    dx[k] = NN_FN(nn_keep)(dy[k], y[k] > 0);
+  NN_FN(relu_mask)(y, dy, dx, count);
+}
+
+/* the same over n rows of width, and db = the column sums of dx */
+NN_CLONES static void NN_FN(relu_mask_sum)(const NN_REAL *y,
+                                           const NN_REAL *dy, NN_REAL *dx,
+                                           NN_REAL *db, size_t n,
+                                           size_t width) {
+  const NN_VEC z = {0};
+  for (size_t j = 0; j < width; j++)
+    db[j] = 0;
+  for (size_t i = 0; i < n; i++) {
+    const NN_REAL *yi = y + i * width, *gi = dy + i * width;
+    NN_REAL *di = dx + i * width;
+    size_t k = 0;
+    for (; k + NN_LANES <= width; k += NN_LANES) {
+      NN_VEC g = (NN_VEC)((NN_IVEC)NN_LD(gi + k) & (NN_LD(yi + k) > z));
+      NN_ST(di + k, g);
+      NN_ST(db + k, NN_LD(db + k) + g);
+    }
+    for (; k < width; k++) {
+      di[k] = NN_FN(nn_keep)(gi[k], yi[k] > 0);
+      db[k] += di[k];
+    }
+  }
+}
+
+void NN_FN(nn_relu_bwd_sum)(const NN_REAL *y, const NN_REAL *dy, NN_REAL *dx,
+                            NN_REAL *db, size_t n, size_t width) {
+  NN_FN(relu_mask_sum)(y, dy, dx, db, n, width);
 }
 
 void NN_FN(nn_tanh_fwd)(const NN_REAL *x, NN_REAL *y, size_t count) {
@@ -137,18 +270,21 @@ double NN_FN(nn_softmax_loss)(const NN_REAL *s, const int32_t *label,
       if (si[j] > m)
         m = si[j];
     NN_REAL z = 0;
-    for (size_t j = 0; j < C; j++)
-      z += NN_EXP(si[j] - m);
+    NN_REAL *di = ds ? ds + i * C : NULL;
+    if (di)
+      for (size_t j = 0; j < C; j++)
+        z += di[j] = NN_EXP(si[j] - m); /* each exponential once */
+    else
+      for (size_t j = 0; j < C; j++)
+        z += NN_EXP(si[j] - m);
     NN_REAL li = NN_LOG(z) - (si[yi] - m);
     NN_REAL wi = weight ? weight[i] : mean_w;
     total += weight ? (double)wi * (double)li : (double)li;
     if (per)
       per[i] = li;
-    if (ds) {
-      NN_REAL *di = ds + i * C;
+    if (di)
       for (size_t j = 0; j < C; j++)
-        di[j] = wi * (NN_EXP(si[j] - m) / z - (j == yi ? 1 : 0));
-    }
+        di[j] = wi * (di[j] / z - (j == yi ? 1 : 0));
   }
   return weight || n == 0 ? total : total / (double)n;
 }
@@ -188,17 +324,36 @@ double NN_FN(nn_svm_loss)(const NN_REAL *s, const int32_t *label, size_t n,
   return weight || n == 0 ? total : total / (double)n;
 }
 
-double NN_FN(nn_sumsq)(const NN_REAL *x, size_t count) {
-  /* Four partial sums: a single one chains every addition to the previous
-   * and makes this pass over all the weights latency-bound. */
-  double acc[4] = {0, 0, 0, 0};
+/* Sixteen partial sums in double, two vectors of eight lanes (a single sum
+ * chains every addition to the previous one and makes this pass over all
+ * the weights latency-bound), then the lanes pairwise. */
+NN_CLONES static double NN_FN(sumsq_lanes)(const NN_REAL *x, size_t count) {
+  nn_vec_f64 a = {0}, b = {0};
   size_t k = 0;
-  for (; k + 4 <= count; k += 4)
-    for (size_t j = 0; j < 4; j++)
-      acc[j] += (double)x[k + j] * (double)x[k + j];
+  for (; k + 16 <= count; k += 16) {
+    nn_vec_f64 u, v;
+#if NN_IS_FLOAT
+    u = __builtin_convertvector(*(const nn_half_f32 *)(const void *)(x + k),
+                                nn_vec_f64);
+    v = __builtin_convertvector(
+        *(const nn_half_f32 *)(const void *)(x + k + 8), nn_vec_f64);
+#else
+    u = *(const nn_uvec_f64 *)(const void *)(x + k);
+    v = *(const nn_uvec_f64 *)(const void *)(x + k + 8);
+#endif
+    a += u * u;
+    b += v * v;
+  }
+  a += b;
+  double t[8];
+  memcpy(t, &a, sizeof t);
   for (; k < count; k++)
-    acc[0] += (double)x[k] * (double)x[k];
-  return (acc[0] + acc[1]) + (acc[2] + acc[3]);
+    t[k % 8] += (double)x[k] * (double)x[k];
+  return ((t[0] + t[4]) + (t[2] + t[6])) + ((t[1] + t[5]) + (t[3] + t[7]));
+}
+
+double NN_FN(nn_sumsq)(const NN_REAL *x, size_t count) {
+  return NN_FN(sumsq_lanes)(x, count);
 }
 
 /* ---- void-pointer adapters for nn_ops ----------------------------------- */
@@ -229,6 +384,17 @@ static void NN_FN(op_relu_fwd)(const void *x, void *y, size_t count,
 static void NN_FN(op_relu_bwd)(const void *y, const void *dy, void *dx,
                                size_t count) {
   NN_FN(nn_relu_bwd)(y, dy, dx, count);
+}
+
+static void NN_FN(op_affine_relu_fwd)(const void *x, const void *W,
+                                      const void *b, void *y, size_t n,
+                                      size_t in, size_t out, nn_winners *w) {
+  NN_FN(nn_affine_relu_fwd)(x, W, b, y, n, in, out, w);
+}
+
+static void NN_FN(op_relu_bwd_sum)(const void *y, const void *dy, void *dx,
+                                   void *db, size_t n, size_t width) {
+  NN_FN(nn_relu_bwd_sum)(y, dy, dx, db, n, width);
 }
 
 static void NN_FN(op_tanh_fwd)(const void *x, void *y, size_t count) {
@@ -309,6 +475,8 @@ const nn_ops NN_FN(nn_ops) = {
     .affine_bwd_l2 = NN_FN(op_affine_bwd_l2),
     .relu_fwd = NN_FN(op_relu_fwd),
     .relu_bwd = NN_FN(op_relu_bwd),
+    .affine_relu_fwd = NN_FN(op_affine_relu_fwd),
+    .relu_bwd_sum = NN_FN(op_relu_bwd_sum),
     .tanh_fwd = NN_FN(op_tanh_fwd),
     .tanh_bwd = NN_FN(op_tanh_bwd),
     .dropout_fwd = NN_FN(op_dropout_fwd),
@@ -325,3 +493,6 @@ const nn_ops NN_FN(nn_ops) = {
 #undef NN_FN
 #undef NN_CAT
 #undef NN_CAT_
+#undef NN_LANES
+#undef NN_LD
+#undef NN_ST
