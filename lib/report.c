@@ -268,6 +268,7 @@ static int text_report(const nnc_gradcheck_result *r, FILE *f, int brief)
       fprintf(f, "  %-13s %-4s %s\n", r->audits[k].name,
               nnc_verdict_name((int)r->audits[k].verdict), r->audits[k].detail);
   }
+  size_t nfail = count_verdict(r, NNC_FAIL), nwarn = count_verdict(r, NNC_WARN);
   if (!r->nblocks && r->error != NNC_OK)
     goto tail;
   fprintf(f, "\n%-9s %-12s %8s %7s %5s %5s %4s %4s %10s %9s %12s %12s %9s "
@@ -331,7 +332,6 @@ static int text_report(const nnc_gradcheck_result *r, FILE *f, int brief)
       fprintf(f, "- %s\n", r->warnings[k]);
   }
 failures:;
-  size_t nfail = count_verdict(r, NNC_FAIL), nwarn = count_verdict(r, NNC_WARN);
   for (size_t k = 0; k < r->naudits; k++) {
     const nnc_audit *a = &r->audits[k];
     if (a->verdict != NNC_FAIL || a->breach)
