@@ -94,18 +94,32 @@ relun_avx512_f64(const double *x, const double *b, double *y, size_t n,
                  uint64_t *won, uint64_t *ties) {
   const __m512d z = _mm512_setzero_pd();
   uint64_t w = 0, t = 0;
+  if (n == 64) {
+    /* whole vectors, constant shifts, the ties' masks counted once */
+#pragma GCC unroll 8
+    for (unsigned j = 0; j < 64; j += 8) {
+      __m512d v = _mm512_loadu_pd(x + j);
+      if (b)
+        v = _mm512_add_pd(v, _mm512_loadu_pd(b + j));
+      w |= (uint64_t)_mm512_cmp_pd_mask(v, z, _CMP_GT_OQ) << j;
+      t |= (uint64_t)_mm512_cmp_pd_mask(v, z, _CMP_EQ_OQ) << j;
+      _mm512_storeu_pd(y + j, _mm512_max_pd(v, z));
+    }
+    *won = w;
+    *ties = (uint64_t)__builtin_popcountll(t);
+    return;
+  }
   for (unsigned j = 0; j < n; j += 8) {
     __mmask8 m = n - j >= 8 ? (__mmask8)0xFF : (__mmask8)((1u << (n - j)) - 1);
     __m512d v = _mm512_maskz_loadu_pd(m, x + j);
     if (b)
       v = _mm512_add_pd(v, _mm512_maskz_loadu_pd(m, b + j));
     w |= (uint64_t)_mm512_mask_cmp_pd_mask(m, v, z, _CMP_GT_OQ) << j;
-    t += (uint64_t)__builtin_popcount(
-        _mm512_mask_cmp_pd_mask(m, v, z, _CMP_EQ_OQ));
+    t |= (uint64_t)_mm512_mask_cmp_pd_mask(m, v, z, _CMP_EQ_OQ) << j;
     _mm512_mask_storeu_pd(y + j, m, _mm512_max_pd(v, z));
   }
   *won = w;
-  *ties = t;
+  *ties = (uint64_t)__builtin_popcountll(t);
 }
 
 __attribute__((target("avx512f,popcnt"))) static void
@@ -113,6 +127,20 @@ relun_avx512_f32(const float *x, const float *b, float *y, size_t n,
                  uint64_t *won, uint64_t *ties) {
   const __m512 z = _mm512_setzero_ps();
   uint64_t w = 0, t = 0;
+  if (n == 64) {
+#pragma GCC unroll 4
+    for (unsigned j = 0; j < 64; j += 16) {
+      __m512 v = _mm512_loadu_ps(x + j);
+      if (b)
+        v = _mm512_add_ps(v, _mm512_loadu_ps(b + j));
+      w |= (uint64_t)_mm512_cmp_ps_mask(v, z, _CMP_GT_OQ) << j;
+      t |= (uint64_t)_mm512_cmp_ps_mask(v, z, _CMP_EQ_OQ) << j;
+      _mm512_storeu_ps(y + j, _mm512_max_ps(v, z));
+    }
+    *won = w;
+    *ties = (uint64_t)__builtin_popcountll(t);
+    return;
+  }
   for (unsigned j = 0; j < n; j += 16) {
     __mmask16 m =
         n - j >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << (n - j)) - 1);
@@ -120,12 +148,11 @@ relun_avx512_f32(const float *x, const float *b, float *y, size_t n,
     if (b)
       v = _mm512_add_ps(v, _mm512_maskz_loadu_ps(m, b + j));
     w |= (uint64_t)_mm512_mask_cmp_ps_mask(m, v, z, _CMP_GT_OQ) << j;
-    t += (uint64_t)__builtin_popcount(
-        _mm512_mask_cmp_ps_mask(m, v, z, _CMP_EQ_OQ));
+    t |= (uint64_t)_mm512_mask_cmp_ps_mask(m, v, z, _CMP_EQ_OQ) << j;
     _mm512_mask_storeu_ps(y + j, m, _mm512_max_ps(v, z));
   }
   *won = w;
-  *ties = t;
+  *ties = (uint64_t)__builtin_popcountll(t);
 }
 
 static int nn_avx512(void) {

@@ -125,75 +125,84 @@ NN_CLONES static void NN_FN(relu_mask)(const NN_REAL *y, const NN_REAL *dy,
     dx[k] = NN_FN(nn_keep)(dy[k], y[k] > 0);
 }
 
-/* y = max(x + b, +0) over count units (b NULL: no bias; y may be x), the
- * decisions folded into *w unless NULL: 64 units a word, one fingerprint
- * step per word. */
-static void NN_FN(relu_bias)(const NN_REAL *x, const NN_REAL *b, NN_REAL *y,
-                             size_t count, nn_winners *w) {
-  if (!w) {
-    if (b)
-      NN_FN(add_to)(x, b, y, count);
-    NN_FN(relu_plain)(b ? y : x, y, count);
-    return;
-  }
+/* One word of n <= 64 units: y = max(x + b, +0) (b NULL: no bias; y may
+ * be x), the decisions folded into *w as one fingerprint step. */
+static void NN_FN(relu_word)(const NN_REAL *x, const NN_REAL *b, NN_REAL *y,
+                             size_t n, nn_winners *w) {
+  uint64_t won = 0, ties = 0;
 #if NN_HAVE_AVX512_RELU
   if (nn_avx512()) {
-    for (size_t k0 = 0; k0 < count; k0 += 64) {
-      size_t n = count - k0 < 64 ? count - k0 : 64;
-      uint64_t won, ties;
-      NN_FN(relun_avx512)(x + k0, b ? b + k0 : NULL, y + k0, n, &won, &ties);
-      nn_winners_add_word(w, won, n, ties);
-    }
+    NN_FN(relun_avx512)(x, b, y, n, &won, &ties);
+    nn_winners_add_word(w, won, n, ties);
     return;
   }
 #endif
   if (b) {
-    NN_FN(add_to)(x, b, y, count);
+    NN_FN(add_to)(x, b, y, n);
     x = y;
   }
-  for (size_t k0 = 0; k0 < count; k0 += 64) {
-    size_t n = count - k0 < 64 ? count - k0 : 64;
-    uint64_t won = 0, ties = 0;
 #if NN_HAVE_SSE2
-    if (n == 64) {
-      NN_FN(relu64)(x + k0, y + k0, &won, &ties);
-      nn_winners_add_word(w, won, n, ties);
-      continue;
-    }
-#endif
-    for (size_t j = 0; j < n; j++) {
-      NN_REAL v = x[k0 + j];
-      won |= (uint64_t)(v > 0) << j;
-      ties += v == 0;
-      y[k0 + j] = NN_FN(nn_keep)(v, v > 0);
-    }
+  if (n == 64) {
+    NN_FN(relu64)(x, y, &won, &ties);
     nn_winners_add_word(w, won, n, ties);
+    return;
   }
+#endif
+  for (size_t j = 0; j < n; j++) {
+    NN_REAL v = x[j];
+    won |= (uint64_t)(v > 0) << j;
+    ties += v == 0;
+    y[j] = NN_FN(nn_keep)(v, v > 0);
+  }
+  nn_winners_add_word(w, won, n, ties);
 }
 
 void NN_FN(nn_relu_fwd)(const NN_REAL *x, NN_REAL *y, size_t count,
                         nn_winners *w) {
-  NN_FN(relu_bias)(x, NULL, y, count, w);
+  if (!w) {
+    NN_FN(relu_plain)(x, y, count);
+    return;
+  }
+  /* the decisions of 64 units packed into a word, one fingerprint step per
+   * word */
+  for (size_t k0 = 0; k0 < count; k0 += 64)
+    NN_FN(relu_word)(x + k0, NULL, y + k0, count - k0 < 64 ? count - k0 : 64,
+                     w);
 }
+
+/* The bias row repeated, so that the bias of any 64 consecutive units of
+ * the output matrix is one contiguous stretch of it. */
+#define NN_TILE 2112
 
 void NN_FN(nn_affine_relu_fwd)(const NN_REAL *x, const NN_REAL *W,
                                const NN_REAL *b, NN_REAL *y, size_t n,
                                size_t in, size_t out, nn_winners *w) {
-  /* With few inputs the product costs little per output, and the pass
-   * after it would fetch the whole output back from a far cache: the rows
-   * go by blocks of about 16 KiB, each still at hand for its pass. */
-  size_t rows = n;
-  if (in <= 32)
-    rows = 16384 / (out * sizeof *y) > 1 ? 16384 / (out * sizeof *y) : 1;
-  for (size_t i0 = 0; i0 < n; i0 += rows) {
-    size_t m = n - i0 < rows ? n - i0 : rows;
-    NN_REAL *yb = y + i0 * out;
-    NN_GEMM(CblasRowMajor, CblasNoTrans, CblasNoTrans, (blasint)m,
-            (blasint)out, (blasint)in, 1, x + i0 * in, (blasint)in, W,
-            (blasint)out, 0, yb, (blasint)out);
-    for (size_t i = 0; i < m; i++)
-      NN_FN(relu_bias)(yb + i * out, b, yb + i * out, out, w);
+  if (n == 0)
+    return;
+  NN_GEMM(CblasRowMajor, CblasNoTrans, CblasNoTrans, (blasint)n,
+          (blasint)out, (blasint)in, 1, x, (blasint)in, W, (blasint)out, 0, y,
+          (blasint)out);
+  size_t count = n * out;
+  if (out + 64 > NN_TILE) { /* wide rows: the bias, then the ReLU */
+    for (size_t i = 0; i < n; i++)
+      NN_FN(add_to)(y + i * out, b, y + i * out, out);
+    NN_FN(nn_relu_fwd)(y, y, count, w);
+    return;
   }
+  NN_REAL tile[NN_TILE];
+  for (size_t k = 0; k < out + 64; k++)
+    tile[k] = b[k % out];
+  if (!w) {
+    for (size_t k0 = 0, o = 0; k0 < count; k0 += 64, o = (o + 64) % out) {
+      size_t m = count - k0 < 64 ? count - k0 : 64;
+      NN_FN(add_to)(y + k0, tile + o, y + k0, m);
+      NN_FN(relu_plain)(y + k0, y + k0, m);
+    }
+    return;
+  }
+  for (size_t k0 = 0, o = 0; k0 < count; k0 += 64, o = (o + 64) % out)
+    NN_FN(relu_word)(y + k0, tile + o, y + k0,
+                     count - k0 < 64 ? count - k0 : 64, w);
 }
 
 void NN_FN(nn_relu_bwd)(const NN_REAL *restrict y, const NN_REAL *restrict dy,
@@ -496,3 +505,4 @@ const nn_ops NN_FN(nn_ops) = {
 #undef NN_LANES
 #undef NN_LD
 #undef NN_ST
+#undef NN_TILE
