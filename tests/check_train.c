@@ -19,7 +19,7 @@
  * f = 1/2 sum a_i x_i^2 (or Rosenbrock's function with f=rosen), the
  * vector split into blocks "x" and "y" with split=1, stored as float with
  * float=1.  nangrad=T: backward writes NaN into the last block's gradient
- * once some |x_i| > T. */
+ * once some |x_i| > T; infgrad=K: backward writes Inf as element K's. */
 typedef struct bowl {
   size_t n;
   double a[MAXN];
@@ -27,6 +27,7 @@ typedef struct bowl {
   float xf[MAXN];
   int is_float, split, rosen;
   double nangrad;
+  long infgrad; /* -1: none */
 } bowl;
 
 static size_t parse_list(const char *s, double *out)
@@ -75,6 +76,7 @@ static void *bowl_create(const char *args, char *err, size_t errlen)
     b->n = 2;
   if ((p = strstr(args, "nangrad=")))
     b->nangrad = atof(p + 8);
+  b->infgrad = (p = strstr(args, "infgrad=")) ? atol(p + 8) : -1;
   return b;
 }
 static void bowl_destroy(void *p) { free(p); }
@@ -145,6 +147,8 @@ static int bowl_backward(void *p, void *const *grads, char *err, size_t errlen)
     }
     if (blow && i + 1 == b->n)
       g = NAN;
+    if ((long)i == b->infgrad)
+      g = INFINITY;
     bowl_put(b, grads, i, g);
   }
   return 0;
@@ -674,6 +678,41 @@ START_TEST(long_blocks_follow_the_rules_bit_for_bit)
                                 1e-14 * sqrt(sd) / sqrt(sw));
       }
       nnc_optim_free(opt);
+      nnc_model_close(m);
+    }
+}
+END_TEST
+
+/* Backward's scan for NaN and Inf looks at every element of a long block:
+ * a gradient whose squares overflow is still finite (and has a norm), an
+ * infinite element anywhere is named with its index, float or double. */
+START_TEST(gradient_scan_tells_huge_from_infinite)
+{
+  /* a_i = 1e300 i (float: 1e37 i), x = 1: the gradient is a */
+  char spec[1024];
+  for (int fl = 0; fl < 2; fl++)
+    for (int inf_at = -1; inf_at < 19; inf_at += 6) {
+      size_t k = (size_t)snprintf(spec, sizeof spec, "a=");
+      for (int i = 0; i < 19; i++)
+        k += (size_t)snprintf(spec + k, sizeof spec - k, "%s%de%d",
+                              i ? "," : "", i + 1, fl ? 37 : 300);
+      snprintf(spec + k, sizeof spec - k, " infgrad=%d%s", inf_at,
+               fl ? " float=1" : "");
+      nnc_model *m = open_model(&bowl_desc, spec);
+      double L;
+      ck_assert_int_eq(nnc_model_loss(m, NULL, 1, NNC_F_ALL, &L), NNC_OK);
+      if (inf_at < 0) {
+        ck_assert_int_eq(nnc_model_backward(m), NNC_OK);
+        /* |g| = 1e300 sqrt(sum i^2), i = 1..19: the sum is 2470 */
+        double want = (fl ? 1e37 : 1e300) * sqrt(2470.0);
+        ck_assert_double_eq_tol(nnc_model_grad_norm(m, 0), want, 1e-6 * want);
+      } else {
+        char at[64];
+        snprintf(at, sizeof at, "'x' at index %d", inf_at);
+        ck_assert_int_eq(nnc_model_backward(m), NNC_ENONFINITE);
+        ck_assert_msg(strstr(nnc_model_error(m), at), "%s",
+                      nnc_model_error(m));
+      }
       nnc_model_close(m);
     }
 }
@@ -1455,6 +1494,7 @@ int main(void)
   tcase_add_test(rules, adam_by_hand);
   tcase_add_test(rules, ratio_is_the_stored_update);
   tcase_add_test(rules, long_blocks_follow_the_rules_bit_for_bit);
+  tcase_add_test(rules, gradient_scan_tells_huge_from_infinite);
   tcase_add_test(rules, layer_input_is_never_updated);
   tcase_add_test(rules, momentum_and_adam_beat_sgd);
   tcase_add_test(rules, lbfgs_on_rosenbrock);
