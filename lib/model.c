@@ -7,6 +7,7 @@
  * sentinel so that an element backward never wrote is caught, not trusted. */
 #include "config.h"
 #include "model.h"
+#include "hot.h"
 #include "rng.h"
 #include <dlfcn.h>
 #include <math.h>
@@ -75,6 +76,42 @@ static void fill_sentinel(void *p, uint32_t dtype, size_t n)
     done += k;
   }
 }
+
+/* Whether every element of a gradient is finite: the scan every backward
+ * makes, so it is made on the bits, in integers.  An element is NaN or Inf
+ * (the sentinel included) exactly when its exponent field is all ones, and
+ * then adding one at the field's lowest bit carries into the sign bit; an
+ * OR of those sums has the bit if any element has.  The OR runs in LANES
+ * independent lanes that the compiler keeps in vector registers: a pass
+ * at the speed of reading the buffer. */
+#define LANES 16
+#define ALL_FINITE(NAME, T, U, EXP, ONE, TOP)                                  \
+  static int NAME(const T *g, size_t n)                                        \
+  {                                                                            \
+    U acc[LANES] = {0}, all = 0;                                               \
+    size_t i = 0;                                                              \
+    for (; i + LANES <= n; i += LANES)                                         \
+      NNCI_UNROLL(16)                                                          \
+      for (size_t j = 0; j < LANES; j++) {                                     \
+        U u;                                                                   \
+        memcpy(&u, g + i + j, sizeof u);                                       \
+        acc[j] |= (u & EXP) + ONE;                                             \
+      }                                                                        \
+    for (; i < n; i++) {                                                       \
+      U u;                                                                     \
+      memcpy(&u, g + i, sizeof u);                                             \
+      all |= (u & EXP) + ONE;                                                  \
+    }                                                                          \
+    for (size_t j = 0; j < LANES; j++)                                         \
+      all |= acc[j];                                                           \
+    return !(all & TOP);                                                       \
+  }
+ALL_FINITE(all_finite_f32, float, uint32_t, 0x7f800000U, 0x00800000U,
+           0x80000000U)
+ALL_FINITE(all_finite_f64, double, uint64_t, 0x7ff0000000000000ULL,
+           0x0010000000000000ULL, 0x8000000000000000ULL)
+#undef ALL_FINITE
+#undef LANES
 
 static int is_sentinel(const void *p, uint32_t dtype, size_t i)
 {
@@ -145,6 +182,7 @@ static void *gbuf_alloc(size_t bytes, const char *name)
     return NULL;
   unsigned char *p = base + HDR + GUARD;
   memset(p - GUARD, GUARD_BYTE, GUARD);
+  memset(p, 0, bytes); /* a gradient before any backward reads as 0 */
   memset(p + bytes, GUARD_BYTE, GUARD);
   gbuf_hdr *h = gbuf_hdr_of(p);
   h->base = base;
@@ -321,8 +359,7 @@ static int read_blocks(nnc_model *m)
   m->nblocks = n + extra;
   m->blocks = calloc(n + extra + 1, sizeof *m->blocks);
   m->grads = calloc(n + extra + 1, sizeof *m->grads);
-  m->gnorm = calloc(n + extra + 1, sizeof *m->gnorm);
-  if (!m->blocks || !m->grads || !m->gnorm)
+  if (!m->blocks || !m->grads)
     return nnci_fail(m, NNC_ENOMEM, "out of memory");
   for (size_t i = 0; i < n; i++) {
     nnc_block *b = &m->blocks[i];
@@ -581,7 +618,6 @@ void nnc_model_close(nnc_model *m)
   for (size_t i = 0; i < m->nblocks; i++)
     gbuf_free(m->grads[i]);
   free(m->grads);
-  free(m->gnorm);
   free(m->blocks);
   free(m->sel);
   free(m->x);
@@ -724,9 +760,50 @@ double nnc_model_set(nnc_model *m, size_t block, size_t i, double v)
   return nnci_load(b->data, b->dtype, i);
 }
 
+/* Asked for, not kept: a training step never reads it, so backward does
+ * not spend a pass over the gradient on it.  Four partial sums (a fixed
+ * order: the same bits every time); a sum of squares that overflows is
+ * taken again with every element scaled by the largest. */
 double nnc_model_grad_norm(const nnc_model *m, size_t block)
 {
-  return m->gnorm[block];
+  const nnc_block *blk = &m->blocks[block];
+  const void *g = m->grads[block];
+  if (!g) /* a model made without gradient buffers */
+    return 0;
+  size_t n = blk->count, n4 = n & ~(size_t)3;
+  double s4[4] = {0, 0, 0, 0}, ss;
+  if (blk->dtype == NNC_F32) {
+    const float *f = g;
+    for (size_t i = 0; i < n4; i += 4)
+      for (int j = 0; j < 4; j++)
+        s4[j] += (double)f[i + j] * (double)f[i + j];
+    for (size_t i = n4; i < n; i++)
+      s4[0] += (double)f[i] * (double)f[i];
+  } else {
+    const double *d = g;
+    for (size_t i = 0; i < n4; i += 4)
+      for (int j = 0; j < 4; j++)
+        s4[j] += d[i + j] * d[i + j];
+    for (size_t i = n4; i < n; i++)
+      s4[0] += d[i] * d[i];
+  }
+  ss = (s4[0] + s4[1]) + (s4[2] + s4[3]);
+  if (isfinite(ss) || isnan(ss))
+    return sqrt(ss);
+  double big = 0;
+  for (size_t i = 0; i < n; i++) {
+    double a = fabs(nnci_load(g, blk->dtype, i));
+    if (a > big)
+      big = a;
+  }
+  if (isinf(big))
+    return big;
+  ss = 0;
+  for (size_t i = 0; i < n; i++) {
+    double v = nnci_load(g, blk->dtype, i) / big;
+    ss += v * v;
+  }
+  return big * sqrt(ss);
 }
 
 double nnc_model_grad(const nnc_model *m, size_t block, size_t i)
@@ -856,36 +933,12 @@ int nnci_backward(nnc_model *m, int prefill)
   if (prefill != NNCI_PREFILL_SENTINEL)
     return NNC_OK;
   for (size_t b = 0; b < m->nblocks; b++) {
-    /* One branch-free pass: the sum of squares is finite exactly when no
-     * element is NaN (the sentinel is one) or Inf, barring overflow of the
-     * squares, which the careful pass below sorts out. */
     const nnc_block *blk = &m->blocks[b];
-    /* four partial sums: the compiler may keep them in vector lanes,
-     * and the order (hence the bits) is fixed */
-    double s4[4] = {0, 0, 0, 0}, ss;
-    size_t n4 = blk->count & ~(size_t)3;
-    if (blk->dtype == NNC_F32) {
-      const float *g = m->grads[b];
-      for (size_t i = 0; i < n4; i += 4)
-        for (int j = 0; j < 4; j++)
-          s4[j] += (double)g[i + j] * (double)g[i + j];
-      for (size_t i = n4; i < blk->count; i++)
-        s4[0] += (double)g[i] * (double)g[i];
-    } else {
-      const double *g = m->grads[b];
-      for (size_t i = 0; i < n4; i += 4)
-        for (int j = 0; j < 4; j++)
-          s4[j] += g[i + j] * g[i + j];
-      for (size_t i = n4; i < blk->count; i++)
-        s4[0] += g[i] * g[i];
-    }
-    ss = (s4[0] + s4[1]) + (s4[2] + s4[3]);
-    if (isfinite(ss)) {
-      m->gnorm[b] = sqrt(ss);
+    if (blk->dtype == NNC_F32 ? all_finite_f32(m->grads[b], blk->count)
+                              : all_finite_f64(m->grads[b], blk->count))
       continue;
-    }
+    /* Something is NaN (the sentinel is one) or Inf: find what and where. */
     size_t unwritten = 0, first = 0;
-    double big = 0;
     for (size_t i = 0; i < blk->count; i++) {
       if (is_sentinel(m->grads[b], blk->dtype, i)) {
         if (!unwritten++)
@@ -899,8 +952,6 @@ int nnci_backward(nnc_model *m, int prefill)
                          "'%s' at index %zu: find where the backward pass "
                          "overflows or divides by zero",
                          m->d.name, g, blk->name, i);
-      if (fabs(g) > big)
-        big = fabs(g);
     }
     if (unwritten) {
       int is_input = m->d.kind == NNC_KIND_LAYER && b == m->nparam;
@@ -912,12 +963,6 @@ int nnci_backward(nnc_model *m, int prefill)
           m->d.name, unwritten, blk->count, is_input ? "the input" : "block",
           blk->name, first, is_input ? "dx" : "grads[i]");
     }
-    ss = 0; /* finite but huge: scale before squaring */
-    for (size_t i = 0; i < blk->count; i++) {
-      double g = nnci_load(m->grads[b], blk->dtype, i) / big;
-      ss += g * g;
-    }
-    m->gnorm[b] = big * sqrt(ss);
   }
   return NNC_OK;
 }

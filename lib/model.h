@@ -17,7 +17,6 @@ struct nnc_model {
   size_t nblocks;        /* nparam, + 1 ("input") for a layer */
   nnc_block *blocks;
   void **grads;          /* host-owned gradient buffers, one per block */
-  double *gnorm;         /* their norms after the last backward */
   uint32_t last_flags;
   int have_loss;         /* a loss was computed and may be differentiated */
   /* net */

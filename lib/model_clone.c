@@ -64,8 +64,7 @@ int nnci_model_clone(const nnc_model *m, int with_grads, nnc_model **out,
   c->nblocks = m->nblocks;
   c->blocks = calloc(m->nblocks + 1, sizeof *c->blocks);
   c->grads = calloc(m->nblocks + 1, sizeof *c->grads);
-  c->gnorm = calloc(m->nblocks + 1, sizeof *c->gnorm);
-  int rc = c->blocks && c->grads && c->gnorm ? NNC_OK : NNC_ENOMEM;
+  int rc = c->blocks && c->grads ? NNC_OK : NNC_ENOMEM;
   for (size_t i = 0; rc == NNC_OK && i < m->nparam; i++) {
     nnci_enter(c, NNCI_CB_GET_BLOCK);
     int grc = m->d.get_block(c->self, i, &c->blocks[i]);

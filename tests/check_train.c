@@ -19,7 +19,7 @@
  * f = 1/2 sum a_i x_i^2 (or Rosenbrock's function with f=rosen), the
  * vector split into blocks "x" and "y" with split=1, stored as float with
  * float=1.  nangrad=T: backward writes NaN into the last block's gradient
- * once some |x_i| > T. */
+ * once some |x_i| > T; infgrad=K: backward writes Inf as element K's. */
 typedef struct bowl {
   size_t n;
   double a[MAXN];
@@ -27,6 +27,7 @@ typedef struct bowl {
   float xf[MAXN];
   int is_float, split, rosen;
   double nangrad;
+  long infgrad; /* -1: none */
 } bowl;
 
 static size_t parse_list(const char *s, double *out)
@@ -75,6 +76,7 @@ static void *bowl_create(const char *args, char *err, size_t errlen)
     b->n = 2;
   if ((p = strstr(args, "nangrad=")))
     b->nangrad = atof(p + 8);
+  b->infgrad = (p = strstr(args, "infgrad=")) ? atol(p + 8) : -1;
   return b;
 }
 static void bowl_destroy(void *p) { free(p); }
@@ -145,6 +147,8 @@ static int bowl_backward(void *p, void *const *grads, char *err, size_t errlen)
     }
     if (blow && i + 1 == b->n)
       g = NAN;
+    if ((long)i == b->infgrad)
+      g = INFINITY;
     bowl_put(b, grads, i, g);
   }
   return 0;
@@ -598,6 +602,119 @@ START_TEST(ratio_is_the_stored_update)
   ck_assert(nnc_optim_ratio(opt, 0) != 1e-3);
   nnc_optim_free(opt);
   nnc_model_close(m);
+}
+END_TEST
+
+/* A block of 19 elements: the update loop takes whole groups of elements at
+ * a time and the last ones one by one.  Every element must be the rule
+ * worked out here one element at a time, to the bit, whichever way the
+ * loop took it; and the ratio |dw|/|w| over the whole block. */
+START_TEST(long_blocks_follow_the_rules_bit_for_bit)
+{
+  enum { N = 19 };
+  const char *args = "a=1,4,9,0.5,2,3,7,1.5,6,8,0.25,5,2.5,3.5,10,1,4,0.75,2 "
+                     "x=1,-2,0.5,3,-1.5,0.25,2,-0.75,1.25,-3,4,-0.5,1.75,"
+                     "-2.5,0.125,-1,2.25,-4,0.375";
+  for (int fl = 0; fl < 2; fl++)
+    for (int rule = NNC_RULE_SGD; rule <= NNC_RULE_ADAM; rule++) {
+      char spec[512];
+      snprintf(spec, sizeof spec, "%s%s", args, fl ? " float=1" : "");
+      nnc_model *m = open_model(&bowl_desc, spec);
+      ck_assert_uint_eq(nnc_model_block(m, 0)->count, N);
+      nnc_optim *opt = new_optim(m, rule, rule <= NNC_RULE_NESTEROV ? 0.1
+                                                                    : 0.05);
+      const nnc_optim_opts *o = nnc_optim_options(opt);
+      double v1[N] = {0}, v2[N] = {0};
+      for (int t = 1; t <= 3; t++) {
+        double L, w[N], g[N], want[N], sd = 0, sw = 0;
+        ck_assert_int_eq(nnc_model_loss(m, NULL, 1, NNC_F_ALL, &L), NNC_OK);
+        ck_assert_int_eq(nnc_model_backward(m), NNC_OK);
+        for (size_t i = 0; i < N; i++) {
+          w[i] = nnc_model_get(m, 0, i);
+          g[i] = nnc_model_grad(m, 0, i);
+        }
+        ck_assert_int_eq(nnc_optim_step(opt, m), NNC_OK);
+        double lr = o->lr, mu = o->mu, dr = o->decay, b1 = o->beta1,
+               b2 = o->beta2, eps = o->eps;
+        double bc1 = 1 - pow(b1, t), bc2 = 1 - pow(b2, t);
+        for (size_t i = 0; i < N; i++) {
+          double gi = g[i], d, vp;
+          switch (rule) {
+          case NNC_RULE_SGD: d = -lr * gi; break;
+          case NNC_RULE_MOMENTUM:
+            v1[i] = mu * v1[i] - lr * gi;
+            d = v1[i];
+            break;
+          case NNC_RULE_NESTEROV:
+            vp = v1[i];
+            v1[i] = mu * vp - lr * gi;
+            d = -mu * vp + (1 + mu) * v1[i];
+            break;
+          case NNC_RULE_ADAGRAD:
+            v1[i] += gi * gi;
+            d = -lr * gi / (sqrt(v1[i]) + eps);
+            break;
+          case NNC_RULE_RMSPROP:
+            v1[i] = dr * v1[i] + (1 - dr) * (gi * gi);
+            d = -lr * gi / (sqrt(v1[i]) + eps);
+            break;
+          default:
+            v1[i] = b1 * v1[i] + (1 - b1) * gi;
+            v2[i] = b2 * v2[i] + (1 - b2) * (gi * gi);
+            d = -lr * (v1[i] / bc1) / (sqrt(v2[i] / bc2) + eps);
+            break;
+          }
+          want[i] = fl ? (double)(float)(w[i] + d) : w[i] + d;
+          sd += (want[i] - w[i]) * (want[i] - w[i]);
+          sw += w[i] * w[i];
+        }
+        for (size_t i = 0; i < N; i++)
+          ck_assert_msg(nnc_model_get(m, 0, i) == want[i],
+                        "%s %s step %d element %zu: %.17g, the rule says "
+                        "%.17g",
+                        fl ? "float" : "double", nnc_rule_name(rule), t, i,
+                        nnc_model_get(m, 0, i), want[i]);
+        ck_assert_double_eq_tol(nnc_optim_ratio(opt, 0), sqrt(sd) / sqrt(sw),
+                                1e-14 * sqrt(sd) / sqrt(sw));
+      }
+      nnc_optim_free(opt);
+      nnc_model_close(m);
+    }
+}
+END_TEST
+
+/* Backward's scan for NaN and Inf looks at every element of a long block:
+ * a gradient whose squares overflow is still finite (and has a norm), an
+ * infinite element anywhere is named with its index, float or double. */
+START_TEST(gradient_scan_tells_huge_from_infinite)
+{
+  /* a_i = 1e300 i (float: 1e37 i), x = 1: the gradient is a */
+  char spec[1024];
+  for (int fl = 0; fl < 2; fl++)
+    for (int inf_at = -1; inf_at < 19; inf_at += 6) {
+      size_t k = (size_t)snprintf(spec, sizeof spec, "a=");
+      for (int i = 0; i < 19; i++)
+        k += (size_t)snprintf(spec + k, sizeof spec - k, "%s%de%d",
+                              i ? "," : "", i + 1, fl ? 37 : 300);
+      snprintf(spec + k, sizeof spec - k, " infgrad=%d%s", inf_at,
+               fl ? " float=1" : "");
+      nnc_model *m = open_model(&bowl_desc, spec);
+      double L;
+      ck_assert_int_eq(nnc_model_loss(m, NULL, 1, NNC_F_ALL, &L), NNC_OK);
+      if (inf_at < 0) {
+        ck_assert_int_eq(nnc_model_backward(m), NNC_OK);
+        /* |g| = 1e300 sqrt(sum i^2), i = 1..19: the sum is 2470 */
+        double want = (fl ? 1e37 : 1e300) * sqrt(2470.0);
+        ck_assert_double_eq_tol(nnc_model_grad_norm(m, 0), want, 1e-6 * want);
+      } else {
+        char at[64];
+        snprintf(at, sizeof at, "'x' at index %d", inf_at);
+        ck_assert_int_eq(nnc_model_backward(m), NNC_ENONFINITE);
+        ck_assert_msg(strstr(nnc_model_error(m), at), "%s",
+                      nnc_model_error(m));
+      }
+      nnc_model_close(m);
+    }
 }
 END_TEST
 
@@ -1376,6 +1493,8 @@ int main(void)
   tcase_add_test(rules, rmsprop_by_hand);
   tcase_add_test(rules, adam_by_hand);
   tcase_add_test(rules, ratio_is_the_stored_update);
+  tcase_add_test(rules, long_blocks_follow_the_rules_bit_for_bit);
+  tcase_add_test(rules, gradient_scan_tells_huge_from_infinite);
   tcase_add_test(rules, layer_input_is_never_updated);
   tcase_add_test(rules, momentum_and_adam_beat_sgd);
   tcase_add_test(rules, lbfgs_on_rosenbrock);

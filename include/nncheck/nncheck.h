@@ -114,7 +114,8 @@ double nnc_model_get(const nnc_model *m, size_t block, size_t i);
 double nnc_model_set(nnc_model *m, size_t block, size_t i, double v);
 /* The gradient of the last nnc_model_backward, as double. */
 double nnc_model_grad(const nnc_model *m, size_t block, size_t i);
-/* The Euclidean norm of a block's gradient after the last backward. */
+/* The Euclidean norm of a block's gradient after the last backward (0
+ * before any), computed when asked: a pass over the block. */
 double nnc_model_grad_norm(const nnc_model *m, size_t block);
 
 /* The loss over the selection (batch == NULL) or a given batch of a net.
