@@ -219,6 +219,7 @@ static int text_report(const nnc_gradcheck_result *r, FILE *f, int brief)
           r->kind == NNC_KIND_NET ? "net" : "layer",
           r->args[0] ? ", args \"" : "", r->args, r->args[0] ? "\"" : "",
           (unsigned long long)r->seed);
+  size_t nfail = count_verdict(r, NNC_FAIL), nwarn = count_verdict(r, NNC_WARN);
   if (brief)
     goto failures;
   if (r->kind == NNC_KIND_NET) {
@@ -268,7 +269,6 @@ static int text_report(const nnc_gradcheck_result *r, FILE *f, int brief)
       fprintf(f, "  %-13s %-4s %s\n", r->audits[k].name,
               nnc_verdict_name((int)r->audits[k].verdict), r->audits[k].detail);
   }
-  size_t nfail = count_verdict(r, NNC_FAIL), nwarn = count_verdict(r, NNC_WARN);
   if (!r->nblocks && r->error != NNC_OK)
     goto tail;
   fprintf(f, "\n%-9s %-12s %8s %7s %5s %5s %4s %4s %10s %9s %12s %12s %9s "
