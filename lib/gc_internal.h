@@ -30,14 +30,9 @@ typedef struct gc_ctx {
   nnc_model *gsrc;   /* the model whose buffers hold the base gradient: m,
                         or for a worker on a clone the checked model (a
                         clone's backward never touches it: nothing to keep) */
-  double *scratch;   /* projection probes: the probed coordinates' values,
-                        grown on demand */
-  size_t scratch_n;
-  int snap_ok;       /* scratch holds the values of (snap_b, snap_idx,
-                        snap_n), and snap_ss their sum of squares */
-  size_t snap_b, snap_n;
-  const size_t *snap_idx;
-  double snap_ss;
+  void *scratch;     /* projection mode: the probed block's values at the
+                        base point, grown on demand, kept across blocks */
+  size_t scratch_n;  /* its size in bytes */
   /* parallel checks (lib/gc_parallel.c): clones made on first use */
   nnc_model **clones;
   size_t nclones;

@@ -5,6 +5,7 @@
 #include "config.h"
 #include "testutil.h"
 #include <check.h>
+#include <nncheck/nncheck.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -295,6 +296,87 @@ START_TEST(projection_finds_the_bad_coordinates)
 }
 END_TEST
 
+/* The JSON report of a check, malloc'ed. */
+static char *json_of(const nnc_gradcheck_result *r)
+{
+  char *buf = NULL;
+  size_t len = 0;
+  FILE *f = open_memstream(&buf, &len);
+  ck_assert_ptr_nonnull(f);
+  nnc_gradcheck_report_json(r, f);
+  fclose(f);
+  return buf;
+}
+
+/* Projection mode moves whole blocks (whole spans of a bisection) and puts
+ * them back once per block, not after each probe: the parameters must
+ * still leave the check bit for bit as they came, whatever the block sizes
+ * (vector groups and their remainders), in double and float32, with a
+ * bisection and without; and the same seed must give the same bytes. */
+START_TEST(projection_leaves_every_bit_and_repeats_itself)
+{
+  const struct {
+    const char *plugin, *args;
+    uint32_t verdict;
+  } cases[] = {
+      /* blocks of 111, 37, 185 and 5: no multiple of 8 */
+      {"mlp", "layers=3,37,5 reg=1e-3", NNC_PASS},
+      {"mlp", "layers=3,37,5 reg=1e-3 dtype=float", NNC_PASS},
+      {"mlp", "layers=2,200,3 reg=1e-3", NNC_PASS},
+      {"mlp_relu_kinks", "", NNC_PASS},
+      /* a mismatch, bisected down to the bad coordinates */
+      {"bug_tail_elements", "", NNC_FAIL},
+  };
+  for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+    char err[1024];
+    nnc_model *m;
+    ck_assert_msg(nnc_model_load(cases[i].plugin, cases[i].args, &m, err,
+                                 sizeof err) == NNC_OK,
+                  "%s", err);
+    size_t nb = 0;
+    while (nnc_model_block(m, nb))
+      nb++;
+    void **before = calloc(nb, sizeof *before);
+    size_t *bytes = calloc(nb, sizeof *bytes);
+    ck_assert(before && bytes);
+    for (size_t b = 0; b < nb; b++) {
+      const nnc_block *blk = nnc_model_block(m, b);
+      bytes[b] = blk->count * (blk->dtype == NNC_F32 ? 4 : 8);
+      before[b] = malloc(bytes[b]);
+      ck_assert_ptr_nonnull(before[b]);
+      memcpy(before[b], blk->data, bytes[b]);
+    }
+    nnc_gradcheck_opts o;
+    nnc_gradcheck_opts_init(&o);
+    o.project = 1;
+    o.burn_in = 0; /* training steps would move them on purpose */
+    o.seed = 3;
+    char *json[2];
+    for (int run = 0; run < 2; run++) {
+      nnc_gradcheck_result *r;
+      ck_assert_int_eq(nnc_gradcheck(m, &o, &r), NNC_OK);
+      ck_assert_msg(r->verdict == cases[i].verdict, "%s %s: verdict %u",
+                    cases[i].plugin, cases[i].args, (unsigned)r->verdict);
+      json[run] = json_of(r);
+      nnc_gradcheck_free(r);
+      for (size_t b = 0; b < nb; b++)
+        ck_assert_msg(!memcmp(before[b], nnc_model_block(m, b)->data,
+                              bytes[b]),
+                      "%s %s: block %s changed by the check", cases[i].plugin,
+                      cases[i].args, nnc_model_block(m, b)->name);
+    }
+    ck_assert_str_eq(json[0], json[1]);
+    free(json[0]);
+    free(json[1]);
+    for (size_t b = 0; b < nb; b++)
+      free(before[b]);
+    free(before);
+    free(bytes);
+    nnc_model_close(m);
+  }
+}
+END_TEST
+
 /* ---- coverage -------------------------------------------------------------- */
 
 START_TEST(coverage_per_block)
@@ -354,6 +436,7 @@ int main(void)
       {"relu_zeros", relu_on_exact_zeros_is_a_subgradient},
       {"ties", tied_maxima_checked_together},
       {"projection", projection_finds_the_bad_coordinates},
+      {"projection_restores", projection_leaves_every_bit_and_repeats_itself},
       {"coverage", coverage_per_block},
       {"twenty_seeds", every_plugin_at_twenty_seeds},
   };
