@@ -361,26 +361,29 @@ static const void *layer_input(const mlp_ws *ws, size_t l, double p) {
 }
 
 /* Scores of the B examples in ws; dropout with probability p (0: none) under
- * `seed`; ReLU decisions into *win unless NULL. */
+ * `seed`; ReLU decisions into *win unless NULL.  Unless ss is NULL, ss[l] =
+ * the sum of layer l's squared weights where the kernel got it in passing,
+ * NAN where it did not. */
 static void forward(const mlp *m, mlp_ws *ws, size_t B, double p,
-                    uint64_t seed, nn_winners *win) {
+                    uint64_t seed, nn_winners *win, double *ss) {
   const nn_ops *ops = m->ops;
   const size_t *sz = m->cfg.sizes;
   for (size_t l = 0; l < m->L; l++) {
     int hidden = l + 1 < m->L;
     void *y = hidden ? ws->h[l] : ws->s;
     size_t count = B * sz[l + 1];
-    if (hidden && m->cfg.act == ACT_RELU) {
-      /* the bias and the ReLU in one pass after the product */
-      ops->affine_relu_fwd(layer_input(ws, l, p), weight(m, l), bias(m, l), y,
-                           B, sz[l], sz[l + 1], win);
-    } else {
-      ops->affine_fwd(layer_input(ws, l, p), weight(m, l), bias(m, l), y, B,
-                      sz[l], sz[l + 1]);
-      if (!hidden)
-        break;
+    /* with a ReLU, the bias and the ReLU in one pass after the product */
+    int relu = hidden && m->cfg.act == ACT_RELU;
+    double sl = 0;
+    int got = ops->affine_fwd_ss(layer_input(ws, l, p), weight(m, l),
+                                 bias(m, l), y, B, sz[l], sz[l + 1], relu,
+                                 relu ? win : NULL, ss ? &sl : NULL);
+    if (ss)
+      ss[l] = got ? sl : NAN;
+    if (!hidden)
+      break;
+    if (!relu)
       ops->tanh_fwd(y, y, count);
-    }
     if (p > 0)
       ops->dropout_fwd(y, ws->d[l], count, p, seed, l + 1);
   }
@@ -402,6 +405,9 @@ static int mlp_loss(void *self, const nnc_batch *batch, uint64_t seed,
   nn_winners_reset(&m->win);
   double p = (flags & NNC_F_TRAIN) ? m->cfg.dropout : 0;
   double total = 0;
+  double ss[MLP_MAX_LAYERS]; /* each layer's sum of squared weights, or NAN */
+  for (size_t l = 0; l < m->L; l++)
+    ss[l] = NAN;
   if (flags & NNC_F_DATA) {
     mlp_sel sel;
     if (resolve_batch(m, batch, &sel, err, errlen) ||
@@ -411,17 +417,19 @@ static int mlp_loss(void *self, const nnc_batch *batch, uint64_t seed,
     /* The input-independent baseline: every example zeroed, labels kept. */
     if (flags & NNC_F_ZERO_INPUT)
       m->ops->zero(m->fw.x, sel.count * m->cfg.D);
-    forward(m, &m->fw, sel.count, p, seed, &m->win);
+    forward(m, &m->fw, sel.count, p, seed, &m->win,
+            (flags & NNC_F_REG) ? ss : NULL);
     /* the scores' gradient too: backward then needs no exponential */
     total += data_loss(m, &m->fw, sel.count, m->fw.ds, &m->win);
     m->B = sel.count;
     m->have_fwd = 1;
   }
   if (flags & NNC_F_REG) {
-    double ss = 0;
+    double sum = 0;
     for (size_t l = 0; l < m->L; l++)
-      ss += m->ops->sumsq(weight(m, l), block_count(m, 2 * l));
-    total += 0.5 * m->cfg.reg * ss;
+      sum += isnan(ss[l]) ? m->ops->sumsq(weight(m, l), block_count(m, 2 * l))
+                          : ss[l];
+    total += 0.5 * m->cfg.reg * sum;
   }
   m->seed = seed;
   m->flags = flags;
@@ -516,7 +524,7 @@ static int mlp_predict(void *self, const nnc_batch *batch, int32_t *pred,
   for (size_t k0 = 0; k0 < sel.count; k0 += chunk) {
     size_t n = sel.count - k0 < chunk ? sel.count - k0 : chunk;
     gather(m, &m->pw, &sel, k0, n, 1);
-    forward(m, &m->pw, n, 0, 0, NULL);
+    forward(m, &m->pw, n, 0, 0, NULL, NULL);
     m->ops->argmax(m->pw.s, n, m->cfg.K, pred + k0);
     memcpy(label + k0, m->pw.label, n * sizeof *label);
   }
@@ -537,7 +545,7 @@ static int mlp_scores(void *self, const nnc_batch *batch, double *out,
   for (size_t k0 = 0; k0 < sel.count; k0 += chunk) {
     size_t n = sel.count - k0 < chunk ? sel.count - k0 : chunk;
     gather(m, &m->pw, &sel, k0, n, 1);
-    forward(m, &m->pw, n, 0, 0, NULL);
+    forward(m, &m->pw, n, 0, 0, NULL, NULL);
     for (size_t k = 0; k < n; k++) {
       double *row = out + (k0 + k) * K, mx = -INFINITY, sum = 0;
       for (size_t c = 0; c < K; c++) {

@@ -188,6 +188,13 @@ typedef struct nn_ops {
                           nn_winners *w);
   void (*relu_bwd_sum)(const void *y, const void *dy, void *dx, void *db,
                        size_t n, size_t width);
+  /* affine_fwd (relu 0) or affine_relu_fwd (relu 1), and *ss = the sum of
+   * the squared weights when it comes in passing (a few rows: the weights
+   * are read once anyway); returns 1 when *ss was set, 0 when the caller
+   * must sum them itself */
+  int (*affine_fwd_ss)(const void *x, const void *W, const void *b, void *y,
+                       size_t n, size_t in, size_t out, int relu,
+                       nn_winners *w, double *ss);
   void (*tanh_fwd)(const void *x, void *y, size_t count);
   void (*tanh_bwd)(const void *y, const void *dy, void *dx, size_t count);
   void (*dropout_fwd)(const void *x, void *y, size_t count, double p,

@@ -16,11 +16,96 @@
 #define NN_LD(p) (*(const NN_UVEC *)(const void *)(p))
 #define NN_ST(p, v) (*(NN_UVEC *)(void *)(p) = (v))
 
+/* acc (double lanes) += the squares of the lanes of v, widened */
+static inline void NN_FN(sq_acc)(nn_vec_f64 *acc, const NN_VEC *v) {
+#if NN_IS_FLOAT
+  nn_half_f32 h[2];
+  memcpy(h, v, sizeof h);
+  nn_vec_f64 lo = __builtin_convertvector(h[0], nn_vec_f64);
+  nn_vec_f64 hi = __builtin_convertvector(h[1], nn_vec_f64);
+  *acc += lo * lo + hi * hi;
+#else
+  *acc += *v * *v;
+#endif
+}
+
+/* Forward of at most four examples (a gradient check's few datapoints):
+ * y[i,:] = b + sum_k x[i,k] W[k,:] (b NULL: from 0), the weights read once,
+ * four rows at a time, the outputs kept at hand in column blocks of 256 (a
+ * general product would first copy every weight into its own layout for so
+ * few rows).  The sum of the squared weights comes with them into *ss
+ * unless ss is NULL: the L2 term then needs no pass of its own. */
+NN_CLONES static void NN_FN(fwd_few)(const NN_REAL *x, const NN_REAL *W,
+                                     const NN_REAL *b, NN_REAL *y, size_t n,
+                                     size_t in, size_t out, double *ss) {
+  nn_vec_f64 acc = {0};
+  double t[8] = {0};
+  for (size_t j0 = 0; j0 < out; j0 += 256) {
+    size_t jn = out - j0 < 256 ? out - j0 : 256;
+    for (size_t i = 0; i < n; i++)
+      for (size_t j = 0; j < jn; j++)
+        y[i * out + j0 + j] = b ? b[j0 + j] : 0;
+    /* each output vector is loaded and stored once per four weight rows,
+     * the additions in the order of k */
+    for (size_t k = 0; k < in; k += 4) {
+      size_t kn = in - k < 4 ? in - k : 4;
+      const NN_REAL *w0 = W + k * out + j0;
+      const NN_REAL *w1 = kn > 1 ? w0 + out : w0;
+      const NN_REAL *w2 = kn > 2 ? w0 + 2 * out : w0;
+      const NN_REAL *w3 = kn > 3 ? w0 + 3 * out : w0;
+      NN_REAL c[4][4] = {{0}};
+      for (size_t i = 0; i < n; i++)
+        for (size_t q = 0; q < kn; q++)
+          c[i][q] = x[i * in + k + q];
+      size_t j = 0;
+      for (; j + NN_LANES <= jn; j += NN_LANES) {
+        NN_VEC v0 = NN_LD(w0 + j), v1 = NN_LD(w1 + j);
+        NN_VEC v2 = NN_LD(w2 + j), v3 = NN_LD(w3 + j);
+        if (ss) {
+          NN_FN(sq_acc)(&acc, &v0);
+          if (kn > 1)
+            NN_FN(sq_acc)(&acc, &v1);
+          if (kn > 2)
+            NN_FN(sq_acc)(&acc, &v2);
+          if (kn > 3)
+            NN_FN(sq_acc)(&acc, &v3);
+        }
+        for (size_t i = 0; i < n; i++) {
+          NN_REAL *yi = y + i * out + j0 + j;
+          NN_ST(yi, NN_LD(yi) + c[i][0] * v0 + c[i][1] * v1 + c[i][2] * v2 +
+                        c[i][3] * v3);
+        }
+      }
+      for (; j < jn; j++) {
+        const NN_REAL *wq[4] = {w0, w1, w2, w3};
+        for (size_t q = 0; ss && q < kn; q++)
+          t[j % 8] += (double)wq[q][j] * (double)wq[q][j];
+        for (size_t i = 0; i < n; i++) {
+          NN_REAL *yi = y + i * out + j0 + j;
+          *yi = *yi + c[i][0] * w0[j] + c[i][1] * w1[j] + c[i][2] * w2[j] +
+                c[i][3] * w3[j];
+        }
+      }
+    }
+  }
+  if (!ss)
+    return;
+  double u[8];
+  memcpy(u, &acc, sizeof u);
+  for (size_t l = 0; l < 8; l++)
+    u[l] += t[l];
+  *ss = ((u[0] + u[4]) + (u[2] + u[6])) + ((u[1] + u[5]) + (u[3] + u[7]));
+}
+
 void NN_FN(nn_affine_fwd)(const NN_REAL *x, const NN_REAL *W,
                           const NN_REAL *b, NN_REAL *y, size_t n, size_t in,
                           size_t out) {
   if (n == 0)
     return;
+  if (n <= 4) {
+    NN_FN(fwd_few)(x, W, b, y, n, in, out, NULL);
+    return;
+  }
   for (size_t i = 0; i < n; i++)
     memcpy(y + i * out, b, out * sizeof *y);
   NN_GEMM(CblasRowMajor, CblasNoTrans, CblasNoTrans, (blasint)n,
@@ -240,20 +325,28 @@ void NN_FN(nn_relu_fwd)(const NN_REAL *x, NN_REAL *y, size_t count,
  * the output matrix is one contiguous stretch of it. */
 #define NN_TILE 2112
 
-void NN_FN(nn_affine_relu_fwd)(const NN_REAL *x, const NN_REAL *W,
-                               const NN_REAL *b, NN_REAL *y, size_t n,
-                               size_t in, size_t out, nn_winners *w) {
+/* affine_relu_fwd, and *ss = sum W^2 when it comes in passing (few rows):
+ * returns whether it did */
+static int NN_FN(affine_relu_ss)(const NN_REAL *x, const NN_REAL *W,
+                                 const NN_REAL *b, NN_REAL *y, size_t n,
+                                 size_t in, size_t out, nn_winners *w,
+                                 double *ss) {
+  int got = 0;
   if (n == 0)
-    return;
-  NN_GEMM(CblasRowMajor, CblasNoTrans, CblasNoTrans, (blasint)n,
-          (blasint)out, (blasint)in, 1, x, (blasint)in, W, (blasint)out, 0, y,
-          (blasint)out);
+    return 0;
+  if (n <= 4) {
+    NN_FN(fwd_few)(x, W, NULL, y, n, in, out, ss);
+    got = ss != NULL;
+  } else
+    NN_GEMM(CblasRowMajor, CblasNoTrans, CblasNoTrans, (blasint)n,
+            (blasint)out, (blasint)in, 1, x, (blasint)in, W, (blasint)out, 0,
+            y, (blasint)out);
   size_t count = n * out;
   if (out + 64 > NN_TILE) { /* wide rows: the bias, then the ReLU */
     for (size_t i = 0; i < n; i++)
       NN_FN(add_to)(y + i * out, b, y + i * out, out);
     NN_FN(nn_relu_fwd)(y, y, count, w);
-    return;
+    return got;
   }
   NN_REAL tile[NN_TILE];
   for (size_t k = 0; k < out + 64; k++)
@@ -264,11 +357,18 @@ void NN_FN(nn_affine_relu_fwd)(const NN_REAL *x, const NN_REAL *W,
       NN_FN(add_to)(y + k0, tile + o, y + k0, m);
       NN_FN(relu_plain)(y + k0, y + k0, m);
     }
-    return;
+    return got;
   }
   for (size_t k0 = 0, o = 0; k0 < count; k0 += 64, o = (o + 64) % out)
     NN_FN(relu_word)(y + k0, tile + o, y + k0,
                      count - k0 < 64 ? count - k0 : 64, w);
+  return got;
+}
+
+void NN_FN(nn_affine_relu_fwd)(const NN_REAL *x, const NN_REAL *W,
+                               const NN_REAL *b, NN_REAL *y, size_t n,
+                               size_t in, size_t out, nn_winners *w) {
+  NN_FN(affine_relu_ss)(x, W, b, y, n, in, out, w, NULL);
 }
 
 void NN_FN(nn_relu_bwd)(const NN_REAL *restrict y, const NN_REAL *restrict dy,
@@ -467,6 +567,20 @@ static void NN_FN(op_affine_relu_fwd)(const void *x, const void *W,
   NN_FN(nn_affine_relu_fwd)(x, W, b, y, n, in, out, w);
 }
 
+static int NN_FN(op_affine_fwd_ss)(const void *x, const void *W,
+                                   const void *b, void *y, size_t n,
+                                   size_t in, size_t out, int relu,
+                                   nn_winners *w, double *ss) {
+  if (relu)
+    return NN_FN(affine_relu_ss)(x, W, b, y, n, in, out, w, ss);
+  if (n > 0 && n <= 4) {
+    NN_FN(fwd_few)(x, W, b, y, n, in, out, ss);
+    return ss != NULL;
+  }
+  NN_FN(nn_affine_fwd)(x, W, b, y, n, in, out);
+  return 0;
+}
+
 static void NN_FN(op_relu_bwd_sum)(const void *y, const void *dy, void *dx,
                                    void *db, size_t n, size_t width) {
   NN_FN(nn_relu_bwd_sum)(y, dy, dx, db, n, width);
@@ -552,6 +666,7 @@ const nn_ops NN_FN(nn_ops) = {
     .relu_bwd = NN_FN(op_relu_bwd),
     .affine_relu_fwd = NN_FN(op_affine_relu_fwd),
     .relu_bwd_sum = NN_FN(op_relu_bwd_sum),
+    .affine_fwd_ss = NN_FN(op_affine_fwd_ss),
     .tanh_fwd = NN_FN(op_tanh_fwd),
     .tanh_bwd = NN_FN(op_tanh_bwd),
     .dropout_fwd = NN_FN(op_dropout_fwd),
