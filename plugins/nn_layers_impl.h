@@ -16,6 +16,15 @@
 #define NN_LD(p) (*(const NN_UVEC *)(const void *)(p))
 #define NN_ST(p, v) (*(NN_UVEC *)(void *)(p) = (v))
 
+/* Whether n rows through in x out weights go through the one-pass loops
+ * below: a few rows (a gradient check's datapoints), outputs at least two
+ * vectors wide (narrower ones are all edge), and weights many enough that a
+ * product call's copy of them into its own layout costs more than its
+ * kernel saves (a small layer stays in cache for it). */
+static int NN_FN(few)(size_t n, size_t in, size_t out) {
+  return n >= 1 && n <= 4 && out >= 2 * NN_LANES && in * out >= 4096;
+}
+
 /* acc (double lanes) += the squares of the lanes of v, widened */
 static inline void NN_FN(sq_acc)(nn_vec_f64 *acc, const NN_VEC *v) {
 #if NN_IS_FLOAT
@@ -42,9 +51,12 @@ NN_CLONES static void NN_FN(fwd_few)(const NN_REAL *x, const NN_REAL *W,
   double t[8] = {0};
   for (size_t j0 = 0; j0 < out; j0 += 256) {
     size_t jn = out - j0 < 256 ? out - j0 : 256;
-    for (size_t i = 0; i < n; i++)
-      for (size_t j = 0; j < jn; j++)
-        y[i * out + j0 + j] = b ? b[j0 + j] : 0;
+    for (size_t i = 0; i < n; i++) {
+      if (b)
+        memcpy(y + i * out + j0, b + j0, jn * sizeof *y);
+      else
+        memset(y + i * out + j0, 0, jn * sizeof *y);
+    }
     /* each output vector is loaded and stored once per four weight rows,
      * the additions in the order of k */
     for (size_t k = 0; k < in; k += 4) {
@@ -102,7 +114,7 @@ void NN_FN(nn_affine_fwd)(const NN_REAL *x, const NN_REAL *W,
                           size_t out) {
   if (n == 0)
     return;
-  if (n <= 4) {
+  if (NN_FN(few)(n, in, out)) {
     NN_FN(fwd_few)(x, W, b, y, n, in, out, NULL);
     return;
   }
@@ -206,7 +218,7 @@ void NN_FN(nn_affine_bwd_l2)(const NN_REAL *x, const NN_REAL *W,
                              NN_REAL *db, size_t n, size_t in, size_t out,
                              double reg) {
   NN_REAL r = (NN_REAL)reg;
-  if (n >= 1 && n <= 4 && NN_FN(finite_all)(dy, n * out)) {
+  if (NN_FN(few)(n, in, out) && NN_FN(finite_all)(dy, n * out)) {
     if (db)
       NN_FN(colsum)(dy, db, n, out);
     NN_FN(bwd_few)(x, W, dy, dx, dW, n, in, out, r);
@@ -334,7 +346,7 @@ static int NN_FN(affine_relu_ss)(const NN_REAL *x, const NN_REAL *W,
   int got = 0;
   if (n == 0)
     return 0;
-  if (n <= 4) {
+  if (NN_FN(few)(n, in, out)) {
     NN_FN(fwd_few)(x, W, NULL, y, n, in, out, ss);
     got = ss != NULL;
   } else
@@ -349,8 +361,8 @@ static int NN_FN(affine_relu_ss)(const NN_REAL *x, const NN_REAL *W,
     return got;
   }
   NN_REAL tile[NN_TILE];
-  for (size_t k = 0; k < out + 64; k++)
-    tile[k] = b[k % out];
+  for (size_t k = 0; k < out + 64; k += out)
+    memcpy(tile + k, b, (out + 64 - k < out ? out + 64 - k : out) * sizeof *b);
   if (!w) {
     for (size_t k0 = 0, o = 0; k0 < count; k0 += 64, o = (o + 64) % out) {
       size_t m = count - k0 < 64 ? count - k0 : 64;
@@ -573,7 +585,7 @@ static int NN_FN(op_affine_fwd_ss)(const void *x, const void *W,
                                    nn_winners *w, double *ss) {
   if (relu)
     return NN_FN(affine_relu_ss)(x, W, b, y, n, in, out, w, ss);
-  if (n > 0 && n <= 4) {
+  if (NN_FN(few)(n, in, out)) {
     NN_FN(fwd_few)(x, W, b, y, n, in, out, ss);
     return ss != NULL;
   }
