@@ -1,5 +1,6 @@
 /* Performance contracts that a test can hold: parallel checks give the
- * serial report byte for byte, and the hot loops allocate nothing.
+ * serial report byte for byte, the reference net's fast paths compute what
+ * its general ones do, and the hot loops allocate nothing.
  *
  * Allocations are counted by interposing malloc, calloc, realloc and the
  * aligned allocators in this program: the library and the dlopen'ed
@@ -17,6 +18,7 @@
 #include <nncheck/train.h>
 #include <check.h>
 #include <dlfcn.h>
+#include <math.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -306,6 +308,63 @@ START_TEST(no_allocation_per_train_step)
 }
 END_TEST
 
+/* The reference net's loops for a few rows (at most four examples through
+ * a layer of many weights: one pass over the weights, their sum of squares
+ * in passing) against its GEMM path: the same examples repeated to more
+ * than four rows have the same mean loss and the same gradients. */
+START_TEST(few_rows_agree_with_the_product)
+{
+  const char *args[] = {"layers=80,64,64,5 D=80 K=5 N=40 reg=1e-2",
+                        "layers=80,64,64,5 D=80 K=5 N=40 reg=1e-2 "
+                        "dtype=float"};
+  for (size_t a = 0; a < 2; a++) {
+    double tol = a ? 2e-5 : 1e-12;
+    nnc_model *m;
+    char err[1024];
+    ck_assert_msg(nnc_model_load("mlp", args[a], &m, err, sizeof err) ==
+                      NNC_OK,
+                  "%s", err);
+    size_t nb = nnc_model_num_blocks(m);
+    for (size_t n = 1; n <= 4; n++) {
+      size_t idx[12], reps = (5 + n - 1) / n, big = n * reps;
+      for (size_t k = 0; k < big; k++)
+        idx[k] = 3 * (k % n) + 1;
+      nnc_batch few = {idx, n, NNC_SPLIT_TRAIN, 0};
+      nnc_batch many = {idx, big, NNC_SPLIT_TRAIN, 0};
+      double L1, L2;
+      ck_assert_int_eq(nnc_model_loss(m, &few, 7, NNC_F_ALL, &L1), NNC_OK);
+      ck_assert_int_eq(nnc_model_backward(m), NNC_OK);
+      double *g = NULL;
+      size_t total = 0;
+      for (size_t b = 0; b < nb; b++)
+        total += nnc_model_block(m, b)->count;
+      g = malloc(total * sizeof *g);
+      ck_assert_ptr_nonnull(g);
+      for (size_t b = 0, o = 0; b < nb; b++)
+        for (size_t i = 0; i < nnc_model_block(m, b)->count; i++)
+          g[o++] = nnc_model_grad(m, b, i);
+      ck_assert_int_eq(nnc_model_loss(m, &many, 7, NNC_F_ALL, &L2), NNC_OK);
+      ck_assert_int_eq(nnc_model_backward(m), NNC_OK);
+      ck_assert_msg(fabs(L1 - L2) <= tol * fabs(L2),
+                    "%s, %zu examples: loss %.17g against %.17g over %zu rows",
+                    args[a], n, L1, L2, big);
+      double worst = 0, scale = 0;
+      for (size_t b = 0, o = 0; b < nb; b++)
+        for (size_t i = 0; i < nnc_model_block(m, b)->count; i++, o++) {
+          double d = fabs(g[o] - nnc_model_grad(m, b, i));
+          worst = d > worst ? d : worst;
+          scale = fabs(g[o]) > scale ? fabs(g[o]) : scale;
+        }
+      ck_assert_msg(scale > 0 && worst <= tol * scale * 10,
+                    "%s, %zu examples: gradients differ by %g (largest %g)",
+                    args[a], n, worst, scale);
+      free(g);
+    }
+    nnc_model_close(m);
+  }
+}
+END_TEST
+
 static Suite *suite(void)
 {
   Suite *s = suite_create("perf");
@@ -315,6 +374,7 @@ static Suite *suite(void)
   } cases[] = {
       {"threads_identical", threads_give_the_serial_report},
       {"threads_no_clone", no_clone_falls_back_with_a_note},
+      {"few_rows", few_rows_agree_with_the_product},
       {"alloc_per_coordinate", no_allocation_per_coordinate},
       {"alloc_per_train_step", no_allocation_per_train_step},
   };
