@@ -553,3 +553,55 @@ int cli_baseline_show(int rc, const struct nnc_baseline_result *res,
   free(text);
   return nnc_baseline_exit_status(res);
 }
+
+int cli_baseline_finish(int status, void (*report_json)(const void *, FILE *),
+                        const void *res, int run_failed, int text_mode)
+{
+  char err[1024] = "out of memory";
+  char *json = NULL;
+  size_t len = 0;
+  FILE *mf = open_memstream(&json, &len);
+  if (mf) {
+    report_json(res, mf);
+    if (fclose(mf)) {
+      free(json);
+      json = NULL;
+    }
+  }
+  int rc;
+  if (cli_bl.path) {
+    nnc_baseline_opts bo = {cli_bl.factor, cli_bl.floor};
+    nnc_baseline_result *br = NULL;
+    rc = json ? nnc_baseline_compare(cli_bl.text, cli_bl.len, json, len, &bo,
+                                     &br, err, sizeof err)
+              : NNC_ENOMEM;
+    int bst = cli_baseline_show(rc, br, err, text_mode);
+    if (status == NNC_EXIT_OK)
+      status = bst;
+    nnc_baseline_free(br);
+    free(cli_bl.text);
+    cli_bl.text = NULL;
+  }
+  if (!cli_bl.write) {
+    free(json);
+    return status;
+  }
+  if (run_failed) {
+    cli_error("--write-baseline: the run stopped with an error: no "
+              "baseline written to %s",
+              cli_bl.write);
+    rc = NNC_EARG;
+  } else if (!json) {
+    cli_error("--write-baseline: out of memory");
+    rc = NNC_ENOMEM;
+  } else if ((rc = nnc_baseline_write(json, len, cli_bl.write, err,
+                                      sizeof err)) != NNC_OK) {
+    cli_error("--write-baseline: %s", err);
+  } else {
+    cli_verbose("baseline written to %s", cli_bl.write);
+  }
+  if (rc != NNC_OK && status == NNC_EXIT_OK)
+    status = run_failed ? NNC_EXIT_USAGE : nnc_err_exit_status(rc);
+  free(json);
+  return status;
+}

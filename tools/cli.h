@@ -196,5 +196,12 @@ void cli_baseline_ready(const char *tool);
 struct nnc_baseline_result;
 int cli_baseline_show(int rc, const struct nnc_baseline_result *res,
                       const char *err, int text_mode);
+/* After the run, with --baseline and/or --write-baseline: render the run's
+ * JSON report (report_json(res, f)), compare it with the baseline and show
+ * the findings as cli_baseline_show does, then write it as the new baseline
+ * unless the run stopped with an error (run_failed).  Returns status, or
+ * what these found when status is 0. */
+int cli_baseline_finish(int status, void (*report_json)(const void *, FILE *),
+                        const void *res, int run_failed, int text_mode);
 
 #endif

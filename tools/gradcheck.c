@@ -92,6 +92,12 @@ enum {
   OPT_THREADS
 };
 
+/* The report's JSON, for cli_baseline_finish. */
+static void report_json(const void *res, FILE *f)
+{
+  nnc_gradcheck_report_json(res, f);
+}
+
 int main(int argc, char **argv)
 {
   cli_tool = "gradcheck";
@@ -244,32 +250,9 @@ int main(int argc, char **argv)
   int status = nnc_gradcheck_exit_status(res);
   if (rc != NNC_OK)
     cli_error("%s", res->error_msg);
-  if (cli_bl.path) {
-    nnc_baseline_opts bo = {cli_bl.factor, cli_bl.floor};
-    nnc_baseline_result *br = NULL;
-    int brc = nnc_baseline_compare_gradcheck(cli_bl.text, cli_bl.len, res, &bo,
-                                             &br, err, sizeof err);
-    int bst = cli_baseline_show(brc, br, err, !json && !tap);
-    if (status == NNC_EXIT_OK)
-      status = bst;
-    nnc_baseline_free(br);
-    free(cli_bl.text);
-  }
-  if (cli_bl.write) {
-    if (res->error != NNC_OK) {
-      cli_error("--write-baseline: the run stopped with an error: no "
-                "baseline written to %s",
-                cli_bl.write);
-      if (status == NNC_EXIT_OK)
-        status = NNC_EXIT_USAGE;
-    } else if ((rc = nnc_baseline_write_gradcheck(res, cli_bl.write, err,
-                                                  sizeof err)) != NNC_OK) {
-      cli_error("--write-baseline: %s", err);
-      if (status == NNC_EXIT_OK)
-        status = nnc_err_exit_status(rc);
-    } else
-      cli_verbose("baseline written to %s", cli_bl.write);
-  }
+  if (cli_bl.path || cli_bl.write) /* against, or as, a CI baseline */
+    status = cli_baseline_finish(status, report_json, res,
+                                 res->error != NNC_OK, !json && !tap);
   if (dumb && res->nblocks) {
     char *text = NULL;
     int drc = nnc_gradcheck_plots_text(res, &text, err, sizeof err);

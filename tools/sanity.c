@@ -82,6 +82,12 @@ enum {
   OPT_JSON, OPT_TAP, OPT_PLOTS, OPT_DUMB, OPT_LIST, OPT_SAMPLE_OLD
 };
 
+/* The report's JSON, for cli_baseline_finish. */
+static void report_json(const void *res, FILE *f)
+{
+  nnc_sanity_report_json(res, f);
+}
+
 int main(int argc, char **argv)
 {
   cli_tool = "sanity";
@@ -204,32 +210,9 @@ int main(int argc, char **argv)
   fflush(stdout);
   if (rc != NNC_OK)
     cli_error("%s", res->error_msg);
-  if (cli_bl.path) {
-    nnc_baseline_opts bo = {cli_bl.factor, cli_bl.floor};
-    nnc_baseline_result *br = NULL;
-    int brc = nnc_baseline_compare_sanity(cli_bl.text, cli_bl.len, res, &bo,
-                                          &br, err, sizeof err);
-    int bst = cli_baseline_show(brc, br, err, !json && !tap);
-    if (status == NNC_EXIT_OK)
-      status = bst;
-    nnc_baseline_free(br);
-    free(cli_bl.text);
-  }
-  if (cli_bl.write) {
-    if (res->error != NNC_OK) {
-      cli_error("--write-baseline: the run stopped with an error: no "
-                "baseline written to %s",
-                cli_bl.write);
-      if (status == NNC_EXIT_OK)
-        status = NNC_EXIT_USAGE;
-    } else if ((rc = nnc_baseline_write_sanity(res, cli_bl.write, err,
-                                               sizeof err)) != NNC_OK) {
-      cli_error("--write-baseline: %s", err);
-      if (status == NNC_EXIT_OK)
-        status = nnc_err_exit_status(rc);
-    } else
-      cli_verbose("baseline written to %s", cli_bl.write);
-  }
+  if (cli_bl.path || cli_bl.write) /* against, or as, a CI baseline */
+    status = cli_baseline_finish(status, report_json, res,
+                                 res->error != NNC_OK, !json && !tap);
   if (plots && res->kind == NNC_KIND_NET) {
     int prc = nnc_sanity_plots(res, plots, err, sizeof err);
     if (prc == NNC_SANITY_UNRENDERED)
