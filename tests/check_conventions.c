@@ -940,13 +940,9 @@ START_TEST(every_json_report_has_its_schema_and_documented_keys)
 }
 END_TEST
 
-static Suite *suite(void)
+int main(void)
 {
-  Suite *s = suite_create("conventions");
-  struct {
-    const char *name;
-    const TTest *t;
-  } cases[] = {
+  const test_case cases[] = {
       {"json_valid", json_reader_reads_valid_json},
       {"json_malformed", json_reader_refuses_malformed_input},
       {"baseline_factor_floor", baseline_factor_and_floor_at_their_edges},
@@ -961,20 +957,6 @@ static Suite *suite(void)
       {"newer_tools", babysit_hpsearch_ensemble_keep_the_conventions},
       {"json_schema", every_json_report_has_its_schema_and_documented_keys},
   };
-  for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
-    TCase *tc = tcase_create(cases[i].name);
-    tcase_set_timeout(tc, 600);
-    tcase_add_test(tc, cases[i].t);
-    suite_add_tcase(s, tc);
-  }
-  return s;
-}
-
-int main(void)
-{
-  SRunner *sr = srunner_create(suite());
-  srunner_run_all(sr, CK_ENV);
-  int failed = srunner_ntests_failed(sr);
-  srunner_free(sr);
-  return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+  return run_cases("conventions", cases, sizeof cases / sizeof *cases, 600,
+                   CK_ENV);
 }

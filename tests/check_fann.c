@@ -196,11 +196,7 @@ END_TEST
 
 int main(void)
 {
-  Suite *s = suite_create("fann");
-  struct {
-    const char *name;
-    const TTest *t;
-  } cases[] = {
+  const test_case cases[] = {
       {"fann_defaults_fail", fann_defaults_raw_slopes_fail},
       {"raw_ratio", raw_slope_is_minus_n_m_over_2_times_gradient},
       {"scaled_pass", scaled_slopes_pass},
@@ -211,15 +207,6 @@ int main(void)
       {"lrprobe", lrprobe_sees_the_sign},
       {"bad_arguments", bad_arguments_exit_2},
   };
-  for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
-    TCase *tc = tcase_create(cases[i].name);
-    tcase_set_timeout(tc, 600);
-    tcase_add_test(tc, cases[i].t);
-    suite_add_tcase(s, tc);
-  }
-  SRunner *sr = srunner_create(s);
-  srunner_run_all(sr, CK_ENV);
-  int failed = srunner_ntests_failed(sr);
-  srunner_free(sr);
-  return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+  return run_cases("fann", cases, sizeof cases / sizeof *cases, 600,
+                   CK_ENV);
 }

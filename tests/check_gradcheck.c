@@ -661,13 +661,9 @@ START_TEST(help_lists_every_option_and_exit_status)
 }
 END_TEST
 
-static Suite *suite(void)
+int main(void)
 {
-  Suite *s = suite_create("gradcheck");
-  struct {
-    const char *name;
-    const TTest *t;
-  } cases[] = {
+  const test_case cases[] = {
       {"fixtures", every_bundled_plugin_at_defaults},
       {"bug_locations", each_bug_shows_where_it_is},
       {"transposed", square_weight_transposed},
@@ -692,20 +688,6 @@ static Suite *suite(void)
       {"search_path", plugin_search_path},
       {"help", help_lists_every_option_and_exit_status},
   };
-  for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
-    TCase *tc = tcase_create(cases[i].name);
-    tcase_set_timeout(tc, 600);
-    tcase_add_test(tc, cases[i].t);
-    suite_add_tcase(s, tc);
-  }
-  return s;
-}
-
-int main(void)
-{
-  SRunner *sr = srunner_create(suite());
-  srunner_run_all(sr, CK_ENV);
-  int failed = srunner_ntests_failed(sr);
-  srunner_free(sr);
-  return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+  return run_cases("gradcheck", cases, sizeof cases / sizeof *cases, 600,
+                   CK_ENV);
 }

@@ -421,11 +421,7 @@ END_TEST
 
 int main(void)
 {
-  Suite *s = suite_create("hardcases");
-  struct {
-    const char *name;
-    const TTest *t;
-  } cases[] = {
+  const test_case cases[] = {
       {"audits", audits_name_each_breach},
       {"mixed_examples", mixed_examples_pass_the_gradient_check},
       {"inert", inert_block_warns_and_strict_fails},
@@ -440,15 +436,6 @@ int main(void)
       {"coverage", coverage_per_block},
       {"twenty_seeds", every_plugin_at_twenty_seeds},
   };
-  for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
-    TCase *tc = tcase_create(cases[i].name);
-    tcase_set_timeout(tc, 1200);
-    tcase_add_test(tc, cases[i].t);
-    suite_add_tcase(s, tc);
-  }
-  SRunner *sr = srunner_create(s);
-  srunner_run_all(sr, CK_ENV);
-  int failed = srunner_ntests_failed(sr);
-  srunner_free(sr);
-  return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+  return run_cases("hardcases", cases, sizeof cases / sizeof *cases, 1200,
+                   CK_ENV);
 }

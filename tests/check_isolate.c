@@ -387,11 +387,7 @@ END_TEST
 
 int main(void)
 {
-  Suite *s = suite_create("isolate");
-  struct {
-    const char *name;
-    const TTest *t;
-  } cases[] = {
+  const test_case cases[] = {
       {"crashes", each_crash_is_one_line_and_exit_3},
       {"no_fork", no_fork_runs_in_process},
       {"timeout", a_hang_is_killed_at_the_timeout},
@@ -401,15 +397,6 @@ int main(void)
       {"determinism", same_seed_same_bytes_forked_or_not},
       {"library", library_runs_a_function_in_a_supervised_child},
   };
-  for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
-    TCase *tc = tcase_create(cases[i].name);
-    tcase_set_timeout(tc, 600);
-    tcase_add_test(tc, cases[i].t);
-    suite_add_tcase(s, tc);
-  }
-  SRunner *sr = srunner_create(s);
-  srunner_run_all(sr, CK_NORMAL);
-  int failed = srunner_ntests_failed(sr);
-  srunner_free(sr);
-  return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+  return run_cases("isolate", cases, sizeof cases / sizeof *cases, 600,
+                   CK_NORMAL);
 }

@@ -574,13 +574,9 @@ START_TEST(help_lists_every_option_and_exit_status)
 }
 END_TEST
 
-static Suite *suite(void)
+int main(void)
 {
-  Suite *s = suite_create("lrprobe");
-  struct {
-    const char *name;
-    const TTest *t;
-  } cases[] = {
+  const test_case cases[] = {
       {"mlp_valley", mlp_finds_a_valley},
       {"too_low", a_ladder_below_the_useful_rates_says_so},
       {"determinism", same_seed_same_bytes},
@@ -596,20 +592,6 @@ static Suite *suite(void)
       {"bad_arguments", bad_arguments_exit_2},
       {"help", help_lists_every_option_and_exit_status},
   };
-  for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
-    TCase *tc = tcase_create(cases[i].name);
-    tcase_set_timeout(tc, 600);
-    tcase_add_test(tc, cases[i].t);
-    suite_add_tcase(s, tc);
-  }
-  return s;
-}
-
-int main(void)
-{
-  SRunner *sr = srunner_create(suite());
-  srunner_run_all(sr, CK_ENV);
-  int failed = srunner_ntests_failed(sr);
-  srunner_free(sr);
-  return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+  return run_cases("lrprobe", cases, sizeof cases / sizeof *cases, 600,
+                   CK_ENV);
 }

@@ -365,33 +365,15 @@ START_TEST(few_rows_agree_with_the_product)
 }
 END_TEST
 
-static Suite *suite(void)
+int main(void)
 {
-  Suite *s = suite_create("perf");
-  struct {
-    const char *name;
-    const TTest *t;
-  } cases[] = {
+  const test_case cases[] = {
       {"threads_identical", threads_give_the_serial_report},
       {"threads_no_clone", no_clone_falls_back_with_a_note},
       {"few_rows", few_rows_agree_with_the_product},
       {"alloc_per_coordinate", no_allocation_per_coordinate},
       {"alloc_per_train_step", no_allocation_per_train_step},
   };
-  for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
-    TCase *tc = tcase_create(cases[i].name);
-    tcase_set_timeout(tc, 600);
-    tcase_add_test(tc, cases[i].t);
-    suite_add_tcase(s, tc);
-  }
-  return s;
-}
-
-int main(void)
-{
-  SRunner *sr = srunner_create(suite());
-  srunner_run_all(sr, CK_ENV);
-  int failed = srunner_ntests_failed(sr);
-  srunner_free(sr);
-  return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+  return run_cases("perf", cases, sizeof cases / sizeof *cases, 600,
+                   CK_ENV);
 }

@@ -771,13 +771,9 @@ START_TEST(help_lists_every_option_and_exit_status)
 }
 END_TEST
 
-static Suite *suite(void)
+int main(void)
 {
-  Suite *s = suite_create("sanity");
-  struct {
-    const char *name;
-    const TTest *t;
-  } cases[] = {
+  const test_case cases[] = {
       {"expect_tsv", every_plugin_exits_as_expect_tsv_says},
       {"caught_and_twins", each_check_catches_its_bug_and_passes_its_twin},
       {"bundled_nets", the_bundled_nets_pass_at_ten_seeds},
@@ -794,20 +790,6 @@ static Suite *suite(void)
       {"bad_input", bad_arguments_exit_2_misbehaving_exit_3},
       {"help", help_lists_every_option_and_exit_status},
   };
-  for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
-    TCase *tc = tcase_create(cases[i].name);
-    tcase_set_timeout(tc, 1200);
-    tcase_add_test(tc, cases[i].t);
-    suite_add_tcase(s, tc);
-  }
-  return s;
-}
-
-int main(void)
-{
-  SRunner *sr = srunner_create(suite());
-  srunner_run_all(sr, CK_ENV);
-  int failed = srunner_ntests_failed(sr);
-  srunner_free(sr);
-  return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+  return run_cases("sanity", cases, sizeof cases / sizeof *cases, 1200,
+                   CK_ENV);
 }

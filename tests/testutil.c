@@ -343,3 +343,20 @@ void put64(unsigned char *p, uint64_t v)
   for (int i = 0; i < 8; i++)
     p[i] = (unsigned char)(v >> (8 * i));
 }
+
+int run_cases(const char *suite_name, const test_case *cases, size_t n,
+              double timeout, enum print_output mode)
+{
+  Suite *s = suite_create(suite_name);
+  for (size_t i = 0; i < n; i++) {
+    TCase *tc = tcase_create(cases[i].name);
+    tcase_set_timeout(tc, timeout);
+    tcase_add_test(tc, cases[i].t);
+    suite_add_tcase(s, tc);
+  }
+  SRunner *sr = srunner_create(s);
+  srunner_run_all(sr, mode);
+  int failed = srunner_ntests_failed(sr);
+  srunner_free(sr);
+  return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}

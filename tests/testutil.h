@@ -1,6 +1,7 @@
 /* Helpers for the suites that run the real tools on real plugins. */
 #ifndef NNC_TESTUTIL_H
 #define NNC_TESTUTIL_H
+#include <check.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -46,5 +47,15 @@ uint32_t be32(const unsigned char *p);
 /* Store v at p little-endian, in 4 or 8 bytes (checkpoint headers). */
 void put32(unsigned char *p, uint32_t v);
 void put64(unsigned char *p, uint64_t v);
+
+/* One test of a suite, under its own name. */
+typedef struct test_case {
+  const char *name;
+  const TTest *t;
+} test_case;
+/* A suite's main: each case in a test case of its own with `timeout`
+ * seconds, run in `mode` (CK_ENV: CK_VERBOSITY decides); the exit status. */
+int run_cases(const char *suite_name, const test_case *cases, size_t n,
+              double timeout, enum print_output mode);
 
 #endif
