@@ -9,7 +9,7 @@
 #                           softmax_loss svm_loss
 
 NN_KERNEL_SOURCES = plugins/nn_layers.c plugins/nn_layers.h \
-	plugins/nn_layers_impl.h
+	plugins/nn_layers_impl.h plugins/nn_mlp1_impl.h
 MLP_SOURCES = plugins/mlp.c plugins/mlp_args.c plugins/mlp_args.h \
 	$(NN_KERNEL_SOURCES) plugins/spiral.c plugins/spiral.h
 LAYER_SOURCES = plugins/layer_plugins.c $(NN_KERNEL_SOURCES)

@@ -61,6 +61,9 @@ typedef struct mlp {
   size_t block_off[2 * MLP_MAX_LAYERS]; /* element offset of each block */
   char block_name[2 * MLP_MAX_LAYERS][32];
   char probe_name[MLP_MAX_LAYERS][32];
+  void *pad;                 /* scratch of the one-hidden-layer kernels, or
+                                NULL where the net or processor is not
+                                theirs (nn_ops.mlp1_pad) */
   mlp_ws fw;                 /* the last loss(): backward, winners, probes */
   mlp_ws pw;                 /* predict() scratch, so fw stays intact */
   /* the last loss() */
@@ -116,6 +119,8 @@ static int ws_reserve(const mlp *m, mlp_ws *ws, size_t cap, int with_grads,
     if (sz[l] > widest)
       widest = sz[l];
   }
+  if (sz[L] > widest) /* ga also holds the scores' gradient (mlp1) */
+    widest = sz[L];
   size_t per = sz[0] + 2 * hidden + sz[L];
   if (with_grads)
     per += hidden + sz[L] + 2 * widest;
@@ -162,6 +167,7 @@ static void mlp_destroy(void *self) {
     return;
   ws_free(&m->fw);
   ws_free(&m->pw);
+  free(m->pad);
   free(m->data);
   free(m->labels);
   free(m->params);
@@ -195,7 +201,14 @@ static mlp *mlp_alloc(const mlp_cfg *c, char *err, size_t errlen) {
   m->data = malloc(total * c->D * m->ops->elem);
   m->labels = malloc(total * sizeof *m->labels);
   m->params = malloc(m->n_params * m->ops->elem);
-  if (!m->data || !m->labels || !m->params) {
+  /* one hidden ReLU layer of few inputs and classes: its own kernels */
+  size_t pad = m->L == 2 && c->act == ACT_RELU &&
+                       c->loss == LOSS_SOFTMAX && !c->blas_only
+                   ? m->ops->mlp1_pad(c->sizes[0], c->sizes[1], c->sizes[2])
+                   : 0;
+  if (pad)
+    m->pad = malloc(pad * m->ops->elem);
+  if (!m->data || !m->labels || !m->params || (pad && !m->pad)) {
     mlp_set_err(err, errlen, "out of memory for %zu examples of %zu inputs",
                 total, c->D);
     mlp_destroy(m);
@@ -368,6 +381,11 @@ static void forward(const mlp *m, mlp_ws *ws, size_t B, double p,
                     uint64_t seed, nn_winners *win, double *ss) {
   const nn_ops *ops = m->ops;
   const size_t *sz = m->cfg.sizes;
+  if (m->pad && p == 0) {
+    ops->mlp1_fwd(ws->xin, weight(m, 0), bias(m, 0), weight(m, 1), bias(m, 1),
+                  ws->h[0], ws->s, B, sz[0], sz[1], sz[2], m->pad, win);
+    return;
+  }
   for (size_t l = 0; l < m->L; l++) {
     int hidden = l + 1 < m->L;
     void *y = hidden ? ws->h[l] : ws->s;
@@ -420,7 +438,11 @@ static int mlp_loss(void *self, const nnc_batch *batch, uint64_t seed,
     forward(m, &m->fw, sel.count, p, seed, &m->win,
             (flags & NNC_F_REG) ? ss : NULL);
     /* the scores' gradient too: backward then needs no exponential */
-    total += data_loss(m, &m->fw, sel.count, m->fw.ds, &m->win);
+    if (m->pad && p == 0)
+      total += m->ops->mlp1_softmax(m->fw.s, m->fw.label, sel.count, m->cfg.K,
+                                    m->fw.ds, m->fw.ga);
+    else
+      total += data_loss(m, &m->fw, sel.count, m->fw.ds, &m->win);
     m->B = sel.count;
     m->have_fwd = 1;
   }
@@ -453,7 +475,15 @@ static int mlp_backward(void *self, void *const *grads, char *err,
     mlp_ws *ws = &m->fw;
     size_t B = m->B;
     double p = m->used_p;
-    /* loss() left dL/dscores in ws->ds */
+    /* loss() left dL/dscores in ws->ds (transposed for the mlp1 kernels) */
+    if (m->pad && p == 0) {
+      ops->mlp1_bwd(ws->xin, ws->h[0], ws->ds, weight(m, 0), weight(m, 1),
+                    ws->gh[0], grads[0], grads[1], grads[2], grads[3], B,
+                    sz[0], sz[1], sz[2],
+                    (m->flags & NNC_F_REG) ? m->used_reg : 0, m->pad);
+      m->have_grad = 1;
+      return 0;
+    }
     const void *g = ws->ds; /* dL/d(output of layer l) */
     int have_db = 0;        /* the bias gradient of layer l is done */
     for (size_t l = m->L; l-- > 0;) {

@@ -22,7 +22,7 @@
 
 #define MLP_KEYS                                                               \
   "layers, act, dropout, loss, reg, dtype, scale, K, N, D, val, data_seed, "  \
-  "init_seed, threads, margin, data, side, channels"
+  "init_seed, threads, margin, data, side, channels, kernels"
 
 const char mlp_args_help[] =
     "space- or comma-separated key=value, every key optional (defaults):\n"
@@ -43,6 +43,10 @@ const char mlp_args_help[] =
     "  val=0.2         fraction held out for validation, in [0,1)\n"
     "  data_seed=0 init_seed=1\n"
     "  threads=1       OpenBLAS threads (1 keeps sums reproducible)\n"
+    "  kernels=auto    auto|blas: auto runs one hidden ReLU layer of <= 4 "
+    "inputs, <= 1024 units and 2..5 classes with softmax through its own "
+    "AVX-512 kernels where the processor has them; blas always through "
+    "OpenBLAS\n"
     "Without layers=, the net is D,100,K.  Where layers= and D= or K= "
     "disagree, the later argument string (the user's over the built-in "
     "defaults) wins.";
@@ -159,6 +163,9 @@ static int set_key(mlp_cfg *c, cfg_source *src, int prio, const char *key,
   } else if (!strcmp(key, "dtype")) {
     if (choose(v, "double", "float", &c->is_float))
       accepted = "double, float";
+  } else if (!strcmp(key, "kernels")) {
+    if (choose(v, "auto", "blas", &c->blas_only))
+      accepted = "auto, blas";
   } else if (!strcmp(key, "dropout") || !strcmp(key, "val")) {
     if (parse_real(v, &r) || r < 0 || r >= 1)
       accepted = "numbers in [0, 1)";

@@ -36,6 +36,7 @@ typedef struct mlp_cfg {
   size_t side, channels; /* bars: S x S pixels, C channels (D = C*S*S) */
   uint64_t data_seed, init_seed;
   int threads;
+  int blas_only;     /* kernels=blas: never the mlp1 kernels */
 } mlp_cfg;
 
 /* The plugin's args_help: every key, its default and accepted values. */

@@ -444,11 +444,19 @@ void NN_FN(nn_dropout_bwd)(const NN_REAL *dy, NN_REAL *dx, size_t count,
     dx[k] = nn_dropout_kept(base, k, p) ? dy[k] * scale : 0;
 }
 
+/* The mean softmax loss takes the logarithm of a product of eight rows'
+ * normalisers (each in [1, C], so the product stays far from overflow), in
+ * double, instead of one per row: the same sum, an eighth of the
+ * logarithms.  Per-row losses and weighted sums take one per row. */
+#define NN_LOG_GROUP 8
+
 double NN_FN(nn_softmax_loss)(const NN_REAL *s, const int32_t *label,
                               size_t n, size_t C, const NN_REAL *weight,
                               NN_REAL *per, NN_REAL *ds) {
   double total = 0;
   NN_REAL mean_w = n ? (NN_REAL)(1.0 / (double)n) : 0;
+  int grouped = !weight && !per;
+  double prod = 1, lsum = 0; /* a group's normalisers and label margins */
   for (size_t i = 0; i < n; i++) {
     const NN_REAL *si = s + i * C;
     size_t yi = (size_t)label[i];
@@ -464,14 +472,27 @@ double NN_FN(nn_softmax_loss)(const NN_REAL *s, const int32_t *label,
     else
       for (size_t j = 0; j < C; j++)
         z += NN_EXP(si[j] - m);
-    NN_REAL li = NN_LOG(z) - (si[yi] - m);
     NN_REAL wi = weight ? weight[i] : mean_w;
-    total += weight ? (double)wi * (double)li : (double)li;
-    if (per)
-      per[i] = li;
-    if (di)
+    if (grouped) {
+      prod *= (double)z;
+      lsum += (double)(si[yi] - m);
+      if ((i + 1) % NN_LOG_GROUP == 0 || i + 1 == n) {
+        total += log(prod) - lsum;
+        prod = 1;
+        lsum = 0;
+      }
+    } else {
+      NN_REAL li = NN_LOG(z) - (si[yi] - m);
+      total += weight ? (double)wi * (double)li : (double)li;
+      if (per)
+        per[i] = li;
+    }
+    if (di) {
+      NN_REAL r = wi / z; /* one division a row */
       for (size_t j = 0; j < C; j++)
-        di[j] = wi * (di[j] / z - (j == yi ? 1 : 0));
+        di[j] *= r;
+      di[yi] -= wi;
+    }
   }
   return weight || n == 0 ? total : total / (double)n;
 }
@@ -668,6 +689,15 @@ static void NN_FN(op_argmax)(const void *s, size_t n, size_t C,
   }
 }
 
+#if NN_HAVE_AVX512_RELU
+#include "nn_mlp1_impl.h"
+#else
+static size_t NN_FN(op_mlp1_pad)(size_t D, size_t H, size_t K) {
+  (void)D, (void)H, (void)K;
+  return 0;
+}
+#endif
+
 const nn_ops NN_FN(nn_ops) = {
     .elem = sizeof(NN_REAL),
     .is_float = sizeof(NN_REAL) == sizeof(float),
@@ -690,6 +720,12 @@ const nn_ops NN_FN(nn_ops) = {
     .zero = NN_FN(op_zero),
     .from_double = NN_FN(op_from_double),
     .argmax = NN_FN(op_argmax),
+    .mlp1_pad = NN_FN(op_mlp1_pad),
+#if NN_HAVE_AVX512_RELU
+    .mlp1_softmax = NN_FN(op_mlp1_softmax),
+    .mlp1_fwd = NN_FN(op_mlp1_fwd),
+    .mlp1_bwd = NN_FN(op_mlp1_bwd),
+#endif
 };
 
 #undef NN_FN
@@ -699,3 +735,4 @@ const nn_ops NN_FN(nn_ops) = {
 #undef NN_LD
 #undef NN_ST
 #undef NN_TILE
+#undef NN_LOG_GROUP

@@ -365,12 +365,142 @@ START_TEST(few_rows_agree_with_the_product)
 }
 END_TEST
 
+/* The mlp plugin's descriptor, by a dlopen of the file the loader resolves
+ * (the handle is kept for the life of the test). */
+static const nnc_plugin *mlp_descriptor(void)
+{
+  nnc_model *m;
+  char err[1024];
+  ck_assert_msg(nnc_model_load("mlp", NULL, &m, err, sizeof err) == NNC_OK,
+                "%s", err);
+  void *h = dlopen(nnc_model_path(m), RTLD_NOW | RTLD_LOCAL);
+  ck_assert_msg(h != NULL, "%s", dlerror());
+  nnc_model_close(m);
+  nnc_plugin_entry_fn entry =
+      (nnc_plugin_entry_fn)dlsym(h, NNC_PLUGIN_ENTRY_NAME);
+  ck_assert_ptr_nonnull(entry);
+  return entry();
+}
+
+static double elem_at(const void *p, int fl, size_t i)
+{
+  return fl ? ((const float *)p)[i] : ((const double *)p)[i];
+}
+
+/* The reference net's one-hidden-layer kernels (kernels=auto, where the
+ * processor has AVX-512) against its OpenBLAS path (kernels=blas), double
+ * and float: the same loss, gradients, ReLU decisions, activations and
+ * their gradients, over hidden widths that end mid-vector and mid-word, a
+ * word exactly and one unit, and the limits of inputs and classes; the
+ * whole training split and a batch of odd size with repeats; biases moved
+ * off 0, so that the decisions are not the weights' signs alone, but kept
+ * at 0 for one unit, whose exact ties on the spiral's points at the origin
+ * count in the first shape. */
+START_TEST(mlp1_kernels_agree_with_blas)
+{
+  const nnc_plugin *d = mlp_descriptor();
+  const char *shapes[] = {"layers=2,100,3", "layers=2,8,2 K=2",
+                          "layers=3,7,4 D=3 K=4", "layers=4,130,5 D=4 K=5",
+                          "layers=2,64,3", "layers=2,1,2 K=2"};
+  for (size_t sh = 0; sh < sizeof shapes / sizeof *shapes; sh++)
+    for (int fl = 0; fl < 2; fl++)
+      for (int b = 0; b < 2; b++) {
+        double tol = fl ? 3e-5 : 1e-12, L[2];
+        nnc_winners w[2];
+        nnc_probe pr[2];
+        void *self[2], *grads[2][4];
+        size_t idx[5] = {4, 0, 4, 17, 30};
+        nnc_batch odd = {idx, 5, NNC_SPLIT_TRAIN, 0};
+        char what[160], err[1024];
+        snprintf(what, sizeof what, "%s%s, %s", shapes[sh],
+                 fl ? " float" : "", b ? "5 examples" : "the training split");
+        for (int k = 0; k < 2; k++) {
+          char args[256];
+          snprintf(args, sizeof args, "%s N=37 val=0.1 reg=1e-2 kernels=%s%s",
+                   shapes[sh], k ? "blas" : "auto", fl ? " dtype=float" : "");
+          self[k] = d->create(args, err, sizeof err);
+          ck_assert_msg(self[k] != NULL, "%s", err);
+          ck_assert_uint_eq(d->num_blocks(self[k]), 4);
+          for (size_t bl = 0; bl < 4; bl++) {
+            nnc_block blk;
+            memset(&blk, 0, sizeof blk);
+            ck_assert_int_eq(d->get_block(self[k], bl, &blk), 0);
+            grads[k][bl] = calloc(blk.count, 8);
+            ck_assert_ptr_nonnull(grads[k][bl]);
+            for (size_t i = 1; bl == 1 && i < blk.count; i++) {
+              double v = 0.1 * sin(3.0 * (double)i + 1);
+              if (fl)
+                ((float *)blk.data)[i] = (float)v;
+              else
+                ((double *)blk.data)[i] = v;
+            }
+          }
+          ck_assert_msg(d->loss(self[k], b ? &odd : NULL, 3, NNC_F_ALL, &L[k],
+                                err, sizeof err) == 0,
+                        "%s", err);
+          ck_assert_int_eq(d->winners(self[k], &w[k]), 0);
+          ck_assert_msg(d->backward(self[k], grads[k], err, sizeof err) == 0,
+                        "%s", err);
+          memset(&pr[k], 0, sizeof pr[k]);
+          ck_assert_int_eq(d->probe(self[k], 0, &pr[k]), 0);
+        }
+        ck_assert_msg(fabs(L[0] - L[1]) <= tol * fabs(L[1]),
+                      "%s: loss %.17g against %.17g", what, L[0], L[1]);
+        ck_assert_msg(w[0].decisions == w[1].decisions &&
+                          w[0].ties == w[1].ties && w[0].hash == w[1].hash &&
+                          (b || sh || w[0].ties > 0),
+                      "%s: decisions %llu/%llu ties %llu/%llu hash "
+                      "%016llx/%016llx",
+                      what, (unsigned long long)w[0].decisions,
+                      (unsigned long long)w[1].decisions,
+                      (unsigned long long)w[0].ties,
+                      (unsigned long long)w[1].ties,
+                      (unsigned long long)w[0].hash,
+                      (unsigned long long)w[1].hash);
+        for (size_t bl = 0; bl < 4; bl++) {
+          nnc_block blk;
+          memset(&blk, 0, sizeof blk);
+          d->get_block(self[0], bl, &blk);
+          double worst = 0, scale = 0;
+          for (size_t i = 0; i < blk.count; i++) {
+            double a = elem_at(grads[0][bl], fl, i);
+            double c = elem_at(grads[1][bl], fl, i);
+            worst = fabs(a - c) > worst ? fabs(a - c) : worst;
+            scale = fabs(c) > scale ? fabs(c) : scale;
+          }
+          ck_assert_msg(scale > 0 && worst <= tol * scale * 10,
+                        "%s: block %s differs by %g (largest %g)", what,
+                        blk.name, worst, scale);
+        }
+        ck_assert_uint_eq(pr[0].count, pr[1].count);
+        ck_assert_ptr_nonnull(pr[0].grad);
+        for (size_t i = 0; i < pr[0].count; i++) {
+          double v0 = elem_at(pr[0].value, fl, i);
+          double v1 = elem_at(pr[1].value, fl, i);
+          double g0 = elem_at(pr[0].grad, fl, i);
+          double g1 = elem_at(pr[1].grad, fl, i);
+          ck_assert_msg((v0 > 0) == (v1 > 0) &&
+                            fabs(v0 - v1) <= tol * (1 + fabs(v1)) &&
+                            fabs(g0 - g1) <= tol * (1e-3 + fabs(g1)),
+                        "%s: unit value %zu: %g/%g, gradient %g/%g", what, i,
+                        v0, v1, g0, g1);
+        }
+        for (int k = 0; k < 2; k++) {
+          for (size_t bl = 0; bl < 4; bl++)
+            free(grads[k][bl]);
+          d->destroy(self[k]);
+        }
+      }
+}
+END_TEST
+
 int main(void)
 {
   const test_case cases[] = {
       {"threads_identical", threads_give_the_serial_report},
       {"threads_no_clone", no_clone_falls_back_with_a_note},
       {"few_rows", few_rows_agree_with_the_product},
+      {"mlp1_kernels", mlp1_kernels_agree_with_blas},
       {"alloc_per_coordinate", no_allocation_per_coordinate},
       {"alloc_per_train_step", no_allocation_per_train_step},
   };
