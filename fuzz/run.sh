@@ -93,7 +93,7 @@ if [ $need_plugins = 1 ]; then
     pluginobjs="$pluginobjs $(variant $n "$HARD" -DHL_LAYER=$id -DHL_BUG=0)"
     id=$((id + 1))
   done
-  pluginobjs="$pluginobjs $(variant mlp "mlp.c mlp_args.c nn_layers.c spiral.c")"
+  pluginobjs="$pluginobjs $(variant mlp "mlp.c mlp_args.c nn_layers.c nn_mlp1.c spiral.c")"
 fi
 
 for h in $FUZZ_HARNESSES; do

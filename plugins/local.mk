@@ -9,9 +9,10 @@
 #                           softmax_loss svm_loss
 
 NN_KERNEL_SOURCES = plugins/nn_layers.c plugins/nn_layers.h \
-	plugins/nn_layers_impl.h plugins/nn_mlp1_impl.h
+	plugins/nn_layers_impl.h
 MLP_SOURCES = plugins/mlp.c plugins/mlp_args.c plugins/mlp_args.h \
-	$(NN_KERNEL_SOURCES) plugins/spiral.c plugins/spiral.h
+	$(NN_KERNEL_SOURCES) plugins/nn_mlp1.c plugins/nn_mlp1.h \
+	plugins/nn_mlp1_impl.h plugins/spiral.c plugins/spiral.h
 LAYER_SOURCES = plugins/layer_plugins.c $(NN_KERNEL_SOURCES)
 NN_PLUGIN_CFLAGS = $(PLUGIN_CFLAGS) $(OPENBLAS_CFLAGS)
 NN_PLUGIN_LIBADD = $(OPENBLAS_LIBS) -lm

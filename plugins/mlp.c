@@ -17,6 +17,7 @@
 
 #include "mlp_args.h"
 #include "nn_layers.h"
+#include "nn_mlp1.h"
 #include "spiral.h"
 
 #include <cblas.h>
@@ -52,6 +53,7 @@ typedef struct mlp_ws {
 typedef struct mlp {
   mlp_cfg cfg;
   const nn_ops *ops;
+  const nn_mlp1_ops *m1;     /* the one-hidden-layer kernels (with pad) */
   size_t L;                  /* affine layers */
   size_t n_train, n_val;
   void *data;                /* (n_train + n_val) x D, training rows first */
@@ -63,7 +65,7 @@ typedef struct mlp {
   char probe_name[MLP_MAX_LAYERS][32];
   void *pad;                 /* scratch of the one-hidden-layer kernels, or
                                 NULL where the net or processor is not
-                                theirs (nn_ops.mlp1_pad) */
+                                theirs (nn_mlp1_ops.pad) */
   mlp_ws fw;                 /* the last loss(): backward, winners, probes */
   mlp_ws pw;                 /* predict() scratch, so fw stays intact */
   /* the last loss() */
@@ -183,6 +185,7 @@ static mlp *mlp_alloc(const mlp_cfg *c, char *err, size_t errlen) {
   }
   m->cfg = *c;
   m->ops = c->is_float ? &nn_ops_f32 : &nn_ops_f64;
+  m->m1 = c->is_float ? &nn_mlp1_f32 : &nn_mlp1_f64;
   m->L = c->n_sizes - 1;
   size_t total = c->N * c->K;
   m->n_val = spiral_n_val(total, c->val);
@@ -204,7 +207,7 @@ static mlp *mlp_alloc(const mlp_cfg *c, char *err, size_t errlen) {
   /* one hidden ReLU layer of few inputs and classes: its own kernels */
   size_t pad = m->L == 2 && c->act == ACT_RELU &&
                        c->loss == LOSS_SOFTMAX && !c->blas_only
-                   ? m->ops->mlp1_pad(c->sizes[0], c->sizes[1], c->sizes[2])
+                   ? m->m1->pad(c->sizes[0], c->sizes[1], c->sizes[2])
                    : 0;
   if (pad)
     m->pad = malloc(pad * m->ops->elem);
@@ -382,7 +385,7 @@ static void forward(const mlp *m, mlp_ws *ws, size_t B, double p,
   const nn_ops *ops = m->ops;
   const size_t *sz = m->cfg.sizes;
   if (m->pad && p == 0) {
-    ops->mlp1_fwd(ws->xin, weight(m, 0), bias(m, 0), weight(m, 1), bias(m, 1),
+    m->m1->fwd(ws->xin, weight(m, 0), bias(m, 0), weight(m, 1), bias(m, 1),
                   ws->h[0], ws->s, B, sz[0], sz[1], sz[2], m->pad, win);
     return;
   }
@@ -439,7 +442,7 @@ static int mlp_loss(void *self, const nnc_batch *batch, uint64_t seed,
             (flags & NNC_F_REG) ? ss : NULL);
     /* the scores' gradient too: backward then needs no exponential */
     if (m->pad && p == 0)
-      total += m->ops->mlp1_softmax(m->fw.s, m->fw.label, sel.count, m->cfg.K,
+      total += m->m1->softmax(m->fw.s, m->fw.label, sel.count, m->cfg.K,
                                     m->fw.ds, m->fw.ga);
     else
       total += data_loss(m, &m->fw, sel.count, m->fw.ds, &m->win);
@@ -477,7 +480,7 @@ static int mlp_backward(void *self, void *const *grads, char *err,
     double p = m->used_p;
     /* loss() left dL/dscores in ws->ds (transposed for the mlp1 kernels) */
     if (m->pad && p == 0) {
-      ops->mlp1_bwd(ws->xin, ws->h[0], ws->ds, weight(m, 0), weight(m, 1),
+      m->m1->bwd(ws->xin, ws->h[0], ws->ds, weight(m, 0), weight(m, 1),
                     ws->gh[0], grads[0], grads[1], grads[2], grads[3], B,
                     sz[0], sz[1], sz[2],
                     (m->flags & NNC_F_REG) ? m->used_reg : 0, m->pad);

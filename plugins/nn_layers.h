@@ -214,30 +214,8 @@ typedef struct nn_ops {
   void (*from_double)(const double *src, void *dst, size_t count);
   /* pred[i] = the first column of row i holding the row's maximum */
   void (*argmax)(const void *s, size_t n, size_t C, int32_t *pred);
-  /* A net of one hidden ReLU layer, D inputs, H hidden units, K classes,
-   * in one pass over the examples each way (nn_mlp1_impl.h).  mlp1_pad:
-   * the scratch elements its kernels need, or 0 where the processor or the
-   * shape is not theirs (the kernels above then run).  mlp1_fwd: h =
-   * max(x W1 + b1, +0), its decisions into *w unless w is NULL, and s = h
-   * W2 + b2.  mlp1_bwd, from that h and ds = dL/ds transposed (K x n):
-   * gh = dL/dh unless gh is NULL, dW1 and dW2 (each plus reg W), db1 and
-   * db2. */
-  size_t (*mlp1_pad)(size_t D, size_t H, size_t K);
-  /* the mean softmax cross-entropy of the n x K scores s, and its gradient
-   * transposed (K x n) into dsT, as mlp1_bwd takes it; tmp: n x K scratch */
-  double (*mlp1_softmax)(const void *s, const int32_t *label, size_t n,
-                         size_t K, void *dsT, void *tmp);
-  void (*mlp1_fwd)(const void *x, const void *W1, const void *b1,
-                   const void *W2, const void *b2, void *h, void *s, size_t n,
-                   size_t D, size_t H, size_t K, void *pad, nn_winners *w);
-  void (*mlp1_bwd)(const void *x, const void *h, const void *ds,
-                   const void *W1, const void *W2, void *gh, void *dW1,
-                   void *db1, void *dW2, void *db2, size_t n, size_t D,
-                   size_t H, size_t K, double reg, void *pad);
 } nn_ops;
 
-/* the widest hidden layer mlp1 takes */
-#define NN_M1_HMAX 1024
 
 extern const nn_ops nn_ops_f64;
 extern const nn_ops nn_ops_f32;

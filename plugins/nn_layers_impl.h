@@ -689,15 +689,6 @@ static void NN_FN(op_argmax)(const void *s, size_t n, size_t C,
   }
 }
 
-#if NN_HAVE_AVX512_RELU
-#include "nn_mlp1_impl.h"
-#else
-static size_t NN_FN(op_mlp1_pad)(size_t D, size_t H, size_t K) {
-  (void)D, (void)H, (void)K;
-  return 0;
-}
-#endif
-
 const nn_ops NN_FN(nn_ops) = {
     .elem = sizeof(NN_REAL),
     .is_float = sizeof(NN_REAL) == sizeof(float),
@@ -720,12 +711,6 @@ const nn_ops NN_FN(nn_ops) = {
     .zero = NN_FN(op_zero),
     .from_double = NN_FN(op_from_double),
     .argmax = NN_FN(op_argmax),
-    .mlp1_pad = NN_FN(op_mlp1_pad),
-#if NN_HAVE_AVX512_RELU
-    .mlp1_softmax = NN_FN(op_mlp1_softmax),
-    .mlp1_fwd = NN_FN(op_mlp1_fwd),
-    .mlp1_bwd = NN_FN(op_mlp1_bwd),
-#endif
 };
 
 #undef NN_FN

@@ -1,7 +1,7 @@
-/* nn_mlp1_impl.h — a net of one hidden ReLU layer with few inputs and few
- * classes (the spiral MLP: 2 inputs, 3 classes), forward and backward each
- * in one pass over the examples, in AVX-512 registers.  Included by
- * nn_layers_impl.h once per element type, inside NN_HAVE_AVX512_RELU.
+/* nn_mlp1_impl.h — the kernels of nn_mlp1.h, written once for both element
+ * types.  Included only by nn_mlp1.c, once per type, with NN_REAL, NN_SFX,
+ * NN_IS_FLOAT and NN_LANES (elements per 64-byte vector) defined.  No
+ * include guard: it is meant to be included more than once.
  *
  * With D <= 4 inputs and K <= 5 classes every product of such a net is thin:
  * a general product call spends most of its time on edges and on copying
@@ -306,21 +306,13 @@ M1_INLINE __m512d m1_exp_pd(__m512d x) {
       _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
   __m512d r = _mm512_fnmadd_pd(k, _mm512_set1_pd(0x1.62e42fefa39efp-1), x);
   r = _mm512_fnmadd_pd(k, _mm512_set1_pd(0x1.abc9e3b39803fp-56), r);
-  static const double c[14] = {
-      1.0,
-      1.0,
-      1.0 / 2,
-      1.0 / 6,
-      1.0 / 24,
-      1.0 / 120,
-      1.0 / 720,
-      1.0 / 5040,
-      1.0 / 40320,
-      1.0 / 362880,
-      1.0 / 3628800,
-      1.0 / 39916800,
-      1.0 / 479001600,
-      1.0 / 6227020800.0};
+  static const double c[14] = {1.0,           1.0,
+                               1.0 / 2,       1.0 / 6,
+                               1.0 / 24,      1.0 / 120,
+                               1.0 / 720,     1.0 / 5040,
+                               1.0 / 40320,   1.0 / 362880,
+                               1.0 / 3628800, 1.0 / 39916800,
+                               1.0 / 479001600, 1.0 / 6227020800.0};
   __m512d p = _mm512_set1_pd(c[13]);
   for (int j = 12; j >= 0; j--)
     p = _mm512_fmadd_pd(p, r, _mm512_set1_pd(c[j]));
@@ -331,10 +323,12 @@ M1_INLINE __m512d m1_exp_pd(__m512d x) {
  * time: the columns gathered, the exponentials in vectors, one logarithm
  * per eight rows (of the product of their normalisers, each in [1, K]),
  * and ds = d(mean)/ds into dsT transposed (K x n), as m1_bwd reads it. */
-M1_TARGET static double m1_softmax_f64(const double *s, const int32_t *label,
-                                       size_t n, size_t K, double *dsT) {
+M1_TARGET static double m1_softmax8_f64(const double *s,
+                                        const int32_t *label, size_t n,
+                                        size_t K, double *dsT) {
   const __m512i iota = _mm512_set_epi64(7, 6, 5, 4, 3, 2, 1, 0);
-  const __m512i idx = _mm512_mullo_epi64(iota, _mm512_set1_epi64((long long)K));
+  const __m512i idx =
+      _mm512_mullo_epi64(iota, _mm512_set1_epi64((long long)K));
   const __m512d wv = _mm512_set1_pd(n ? 1.0 / (double)n : 0);
   double total = 0;
   for (size_t i0 = 0; i0 < n; i0 += 8) {
@@ -366,16 +360,16 @@ M1_TARGET static double m1_softmax_f64(const double *s, const int32_t *label,
   return n ? total / (double)n : 0;
 }
 
-static double NN_FN(op_mlp1_softmax)(const void *s, const int32_t *label,
+static double NN_FN(m1_softmax)(const void *s, const int32_t *label,
                                      size_t n, size_t K, void *dsT,
                                      void *tmp) {
   (void)tmp;
-  return m1_softmax_f64(s, label, n, K, dsT);
+  return m1_softmax8_f64(s, label, n, K, dsT);
 }
 #else
 /* float: the kernels' softmax (its logarithms and sums in double), then ds
  * transposed */
-static double NN_FN(op_mlp1_softmax)(const void *s, const int32_t *label,
+static double NN_FN(m1_softmax)(const void *s, const int32_t *label,
                                      size_t n, size_t K, void *dsT,
                                      void *tmp) {
   double L = NN_FN(nn_softmax_loss)(s, label, n, K, NULL, NULL, tmp);
@@ -402,7 +396,8 @@ static double NN_FN(op_mlp1_softmax)(const void *s, const int32_t *label,
     NN_FN(m1_bwd_body)(x, h, ds, W1, W2, W2t, gh, dW1, db1, dW2, n, H, reg,    \
                        Dc, Kc);                                                \
   }
-#define M1_INST_K(Dc) M1_INST(Dc, 2) M1_INST(Dc, 3) M1_INST(Dc, 4) M1_INST(Dc, 5)
+#define M1_INST_K(Dc)                                                          \
+  M1_INST(Dc, 2) M1_INST(Dc, 3) M1_INST(Dc, 4) M1_INST(Dc, 5)
 M1_INST_K(1)
 M1_INST_K(2)
 M1_INST_K(3)
@@ -427,14 +422,14 @@ static const NN_FN(m1_bwd_fn) NN_FN(m1_bwd_tab)[4][4] = {
     M1_ROW(1, bwd), M1_ROW(2, bwd), M1_ROW(3, bwd), M1_ROW(4, bwd)};
 #undef M1_ROW
 
-static size_t NN_FN(op_mlp1_pad)(size_t D, size_t H, size_t K) {
-  if (!nn_avx512() || !__builtin_cpu_supports("avx512dq") || D < 1 || D > 4 || K < 2 || K > 5 || H < 1 ||
+static size_t NN_FN(m1_pad)(size_t D, size_t H, size_t K) {
+  if (!m1_cpu() || D < 1 || D > 4 || K < 2 || K > 5 || H < 1 ||
       H > NN_M1_HMAX)
     return 0;
   return (D + 1 + K) * NN_FN(m1_hp)(H);
 }
 
-static void NN_FN(op_mlp1_fwd)(const void *x, const void *W1, const void *b1,
+static void NN_FN(m1_fwd)(const void *x, const void *W1, const void *b1,
                                const void *W2, const void *b2, void *h,
                                void *s, size_t n, size_t D, size_t H, size_t K,
                                void *pad, nn_winners *w) {
@@ -450,7 +445,7 @@ static void NN_FN(op_mlp1_fwd)(const void *x, const void *W1, const void *b1,
   NN_FN(m1_fwd_tab)[D - 1][K - 2](x, p, b2, h, s, n, H, w);
 }
 
-static void NN_FN(op_mlp1_bwd)(const void *x, const void *h, const void *ds,
+static void NN_FN(m1_bwd)(const void *x, const void *h, const void *ds,
                                const void *W1, const void *W2, void *gh,
                                void *dW1, void *db1, void *dW2, void *db2,
                                size_t n, size_t D, size_t H, size_t K,
@@ -461,6 +456,13 @@ static void NN_FN(op_mlp1_bwd)(const void *x, const void *h, const void *ds,
                                   H, reg);
   NN_FN(m1_rowsum)(ds, db2, n, K);
 }
+
+const nn_mlp1_ops NN_FN(nn_mlp1) = {
+    .pad = NN_FN(m1_pad),
+    .fwd = NN_FN(m1_fwd),
+    .softmax = NN_FN(m1_softmax),
+    .bwd = NN_FN(m1_bwd),
+};
 
 #undef M1_V
 #undef M1_M
