@@ -26,16 +26,13 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench_util.h"
+
 #define TARGET 1.05
 #define ARGS "layers=2,256,3 K=3 N=3000"
 #define LOSS_MS 1.0
 
-static double now(void)
-{
-  struct timespec t;
-  clock_gettime(CLOCK_MONOTONIC, &t);
-  return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
-}
+static double now(void) { return bench_clock(CLOCK_MONOTONIC); }
 
 static double least(const double *v, int n)
 {
@@ -43,18 +40,6 @@ static double least(const double *v, int n)
   for (int i = 1; i < n; i++)
     m = v[i] < m ? v[i] : m;
   return m;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-  double x = *(const double *)a, y = *(const double *)b;
-  return (x > y) - (x < y);
-}
-
-static double median(double *v, int n)
-{
-  qsort(v, (size_t)n, sizeof *v, cmp_double);
-  return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
 }
 
 /* Seconds of the 2D slice alone on `jobs` threads. */

@@ -18,18 +18,9 @@
 #include <string.h>
 #include <time.h>
 
-static double now(void)
-{
-  struct timespec t;
-  clock_gettime(CLOCK_MONOTONIC, &t);
-  return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
-}
+#include "bench_util.h"
 
-static int cmp_double(const void *a, const void *b)
-{
-  double x = *(const double *)a, y = *(const double *)b;
-  return (x > y) - (x < y);
-}
+static double now(void) { return bench_clock(CLOCK_MONOTONIC); }
 
 /* ---- the planted plugin: L = sum 0.5 a_i w_i^2 + b_i w_i --------------- */
 #define N 100000

@@ -18,12 +18,9 @@
 #include <time.h>
 #include <unistd.h>
 
-static double now(void)
-{
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
+#include "bench_util.h"
+
+static double now(void) { return bench_clock(CLOCK_MONOTONIC); }
 
 static int run(const char *exe, const char *jobs, const char *space,
                const char *dir)

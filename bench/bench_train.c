@@ -22,6 +22,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "bench_util.h"
+
 #define TARGET 0.90
 #define D 3072
 #define H 100
@@ -31,24 +33,7 @@
 
 /* CPU time of this thread: with OpenBLAS on one thread every product runs
  * here, and time the scheduler gives to other processes is not counted. */
-static double now(void)
-{
-  struct timespec t;
-  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
-  return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-  double x = *(const double *)a, y = *(const double *)b;
-  return (x > y) - (x < y);
-}
-
-static double median(double *v, int n)
-{
-  qsort(v, (size_t)n, sizeof *v, cmp_double);
-  return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
-}
+static double now(void) { return bench_clock(CLOCK_THREAD_CPUTIME_ID); }
 
 /* The operands of the five products, in the element type. */
 typedef struct gemm_bufs {

@@ -61,27 +61,12 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench_util.h"
+
 #define GC_SEED 1
 #define STREAM_BATCH 1 /* the stream nnc_model_select draws examples from */
 
-static double now(void)
-{
-  struct timespec t;
-  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
-  return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-  double x = *(const double *)a, y = *(const double *)b;
-  return (x > y) - (x < y);
-}
-
-static double median(double *v, int n)
-{
-  qsort(v, (size_t)n, sizeof *v, cmp_double);
-  return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
-}
+static double now(void) { return bench_clock(CLOCK_PROCESS_CPUTIME_ID); }
 
 /* Median seconds per call of fn over 3 runs of enough calls to last
  * min_time (as torch_bench.py's time_it). */
