@@ -1,5 +1,6 @@
 /* mlp.c — the bundled reference network: a multilayer perceptron on CS231n's
- * spiral data, built from the OpenBLAS kernels of nn_layers.h.
+ * spiral data, built from the OpenBLAS kernels of nn_layers.h (and, for one
+ * hidden ReLU layer of few inputs and classes, those of nn_mlp1.h).
  *
  *   scores = affine(... act(affine(act(affine(x))))),  hidden activations
  *   ReLU or tanh, each followed by inverted dropout in training mode; loss
@@ -369,6 +370,12 @@ static void gather(const mlp *m, mlp_ws *ws, const mlp_sel *sel, size_t k0,
   ws->xin = ws->x;
 }
 
+/* Whether a pass with drop probability p runs on the one-hidden-layer
+ * kernels (which have no dropout). */
+static int use_m1(const mlp *m, double p) {
+  return m->pad != NULL && p == 0;
+}
+
 /* The input of affine layer l in a pass with drop probability p. */
 static const void *layer_input(const mlp_ws *ws, size_t l, double p) {
   if (l == 0)
@@ -384,9 +391,9 @@ static void forward(const mlp *m, mlp_ws *ws, size_t B, double p,
                     uint64_t seed, nn_winners *win, double *ss) {
   const nn_ops *ops = m->ops;
   const size_t *sz = m->cfg.sizes;
-  if (m->pad && p == 0) {
+  if (use_m1(m, p)) {
     m->m1->fwd(ws->xin, weight(m, 0), bias(m, 0), weight(m, 1), bias(m, 1),
-                  ws->h[0], ws->s, B, sz[0], sz[1], sz[2], m->pad, win);
+               ws->h[0], ws->s, B, sz[0], sz[1], sz[2], m->pad, win);
     return;
   }
   for (size_t l = 0; l < m->L; l++) {
@@ -441,9 +448,9 @@ static int mlp_loss(void *self, const nnc_batch *batch, uint64_t seed,
     forward(m, &m->fw, sel.count, p, seed, &m->win,
             (flags & NNC_F_REG) ? ss : NULL);
     /* the scores' gradient too: backward then needs no exponential */
-    if (m->pad && p == 0)
+    if (use_m1(m, p))
       total += m->m1->softmax(m->fw.s, m->fw.label, sel.count, m->cfg.K,
-                                    m->fw.ds, m->fw.ga);
+                              m->fw.ds, m->fw.ga);
     else
       total += data_loss(m, &m->fw, sel.count, m->fw.ds, &m->win);
     m->B = sel.count;
@@ -479,11 +486,11 @@ static int mlp_backward(void *self, void *const *grads, char *err,
     size_t B = m->B;
     double p = m->used_p;
     /* loss() left dL/dscores in ws->ds (transposed for the mlp1 kernels) */
-    if (m->pad && p == 0) {
+    if (use_m1(m, p)) {
       m->m1->bwd(ws->xin, ws->h[0], ws->ds, weight(m, 0), weight(m, 1),
-                    ws->gh[0], grads[0], grads[1], grads[2], grads[3], B,
-                    sz[0], sz[1], sz[2],
-                    (m->flags & NNC_F_REG) ? m->used_reg : 0, m->pad);
+                 ws->gh[0], grads[0], grads[1], grads[2], grads[3], B, sz[0],
+                 sz[1], sz[2], (m->flags & NNC_F_REG) ? m->used_reg : 0,
+                 m->pad);
       m->have_grad = 1;
       return 0;
     }
