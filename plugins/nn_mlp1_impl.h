@@ -430,9 +430,9 @@ static size_t NN_FN(m1_pad)(size_t D, size_t H, size_t K) {
 }
 
 static void NN_FN(m1_fwd)(const void *x, const void *W1, const void *b1,
-                               const void *W2, const void *b2, void *h,
-                               void *s, size_t n, size_t D, size_t H, size_t K,
-                               void *pad, nn_winners *w) {
+                          const void *W2, const void *b2, void *h, void *s,
+                          size_t n, size_t D, size_t H, size_t K, void *pad,
+                          nn_winners *w) {
   size_t Hp = NN_FN(m1_hp)(H);
   NN_REAL *p = pad;
   for (size_t d = 0; d < D; d++) {
@@ -445,11 +445,13 @@ static void NN_FN(m1_fwd)(const void *x, const void *W1, const void *b1,
   NN_FN(m1_fwd_tab)[D - 1][K - 2](x, p, b2, h, s, n, H, w);
 }
 
+/* W2 is transposed again rather than taken from the forward's copy in pad:
+ * a predict() or scores() between loss() and backward() runs a forward of
+ * its own over the same scratch. */
 static void NN_FN(m1_bwd)(const void *x, const void *h, const void *ds,
-                               const void *W1, const void *W2, void *gh,
-                               void *dW1, void *db1, void *dW2, void *db2,
-                               size_t n, size_t D, size_t H, size_t K,
-                               double reg, void *pad) {
+                          const void *W1, const void *W2, void *gh, void *dW1,
+                          void *db1, void *dW2, void *db2, size_t n, size_t D,
+                          size_t H, size_t K, double reg, void *pad) {
   NN_REAL *W2t = (NN_REAL *)pad + (D + 1) * NN_FN(m1_hp)(H);
   NN_FN(m1_w2t)(W2, W2t, H, K);
   NN_FN(m1_bwd_tab)[D - 1][K - 2](x, h, ds, W1, W2, W2t, gh, dW1, db1, dW2, n,
